@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers shared by rapido's tests (kselftest harness): run a program with
+ * its output captured, find rapido's built programs, make and remove
+ * scratch trees.
+ *
+ * Environment the tests read (set by tools/testing/rapido/run_tests):
+ *   RAPIDO_BIN    directory holding rapido-cut, rapido-vm, rapido-kconfig,
+ *                 rapido-init as built by scripts/rapido/Makefile
+ *   RAPIDO_KTREE  kernel tree with the drop-in installed and built (boot tests)
+ *   RAPIDO_SRC    the rapido checkout (profiles, fragments)
+ */
+#ifndef RAPIDO_TEST_H
+#define RAPIDO_TEST_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+struct run {
+	int status;	/* exit code, 128 + signal, or -1 if not run */
+	char *out;	/* stdout, NUL-terminated */
+	char *err;	/* stderr, NUL-terminated */
+	double secs;	/* wall time */
+};
+
+static inline double rt_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static inline int rt_append(char **buf, size_t *len, const char *p, size_t n)
+{
+	char *nb = realloc(*buf, *len + n + 1);
+
+	if (!nb)
+		return -ENOMEM;
+	memcpy(nb + *len, p, n);
+	*len += n;
+	nb[*len] = '\0';
+	*buf = nb;
+	return 0;
+}
+
+/*
+ * Run argv[0] (PATH searched) in @dir (NULL: current), stdin from
+ * /dev/null, stdout and stderr captured. Returns 0 or -errno.
+ */
+static inline int run_in(struct run *r, const char *dir, char *const argv[])
+{
+	int po[2], pe[2];
+	size_t lo = 0, le = 0;
+	double t0 = rt_now();
+	pid_t pid;
+	int st;
+
+	memset(r, 0, sizeof(*r));
+	r->status = -1;
+	r->out = strdup("");
+	r->err = strdup("");
+	if (!r->out || !r->err)
+		return -ENOMEM;
+	if (pipe2(po, O_CLOEXEC) || pipe2(pe, O_CLOEXEC))
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		int nul = open("/dev/null", O_RDONLY);
+
+		if (nul < 0 || dup2(nul, 0) < 0 || dup2(po[1], 1) < 0 ||
+		    dup2(pe[1], 2) < 0)
+			_exit(127);
+		if (dir && chdir(dir)) {
+			fprintf(stderr, "chdir '%s': %s\n", dir,
+				strerror(errno));
+			_exit(127);
+		}
+		execvp(argv[0], argv);
+		fprintf(stderr, "exec '%s': %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(po[1]);
+	close(pe[1]);
+	for (int open_fds = 2; open_fds > 0;) {
+		struct pollfd pfd[2] = {
+			{ .fd = po[0], .events = POLLIN },
+			{ .fd = pe[0], .events = POLLIN },
+		};
+		char buf[65536];
+
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (int i = 0; i < 2; i++) {
+			ssize_t n;
+
+			if (pfd[i].fd < 0 || !pfd[i].revents)
+				continue;
+			n = read(pfd[i].fd, buf, sizeof(buf));
+			if (n > 0) {
+				if (i == 0)
+					rt_append(&r->out, &lo, buf, n);
+				else
+					rt_append(&r->err, &le, buf, n);
+				continue;
+			}
+			close(pfd[i].fd);
+			if (i == 0)
+				po[0] = -1;
+			else
+				pe[0] = -1;
+			open_fds--;
+		}
+	}
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	r->secs = rt_now() - t0;
+	return 0;
+}
+
+static inline int run(struct run *r, char *const argv[])
+{
+	return run_in(r, NULL, argv);
+}
+
+static inline void run_free(struct run *r)
+{
+	free(r->out);
+	free(r->err);
+	r->out = NULL;
+	r->err = NULL;
+}
+
+/* Path of one of rapido's built programs, or NULL if RAPIDO_BIN is unset. */
+static inline const char *rapido_bin(const char *prog)
+{
+	static char path[4096];
+	const char *dir = getenv("RAPIDO_BIN");
+
+	if (!dir || !*dir)
+		return NULL;
+	snprintf(path, sizeof(path), "%s/%s", dir, prog);
+	return path;
+}
+
+/* Write @text to @path (created 0644, or @mode). Returns 0 or -errno. */
+static inline int write_file(const char *path, mode_t mode, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	size_t len = strlen(text);
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, text, len) != (ssize_t)len) {
+		int err = errno ? -errno : -EIO;
+
+		close(fd);
+		return err;
+	}
+	return close(fd) ? -errno : 0;
+}
+
+/* snprintf into a fresh malloc'ed string (aborts on ENOMEM). */
+static inline char *strf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	return s;
+}
+
+static inline int rt_rm_one(const char *path, const struct stat *st,
+			    int type, struct FTW *ftw)
+{
+	return remove(path) ? -errno : 0;
+}
+
+/* rm -rf @path; returns 0 or -errno (first failure). */
+static inline int rm_rf(const char *path)
+{
+	return nftw(path, rt_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+#endif /* RAPIDO_TEST_H */
