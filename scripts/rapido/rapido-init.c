@@ -1,0 +1,698 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rapido-init - PID 1 of a rapido guest (the initramfs's /init, static)
+ *
+ * Mounts the pseudo filesystems, names the host rapido<N>, inserts the
+ * modules listed in /rapido/modules, runs the stages /rapido/autorun,
+ * /rapido/x and /rapido/f (each only if present, stopping at the first that
+ * fails) and reports each stage's code on the virtio-serial port named
+ * "rapido.status":
+ *
+ *	<stage> <code>\n	one per stage run: init, modules, autorun, x, f
+ *	result <code>\n		first non-zero stage code, or 0
+ *
+ * "init" appears only when init itself had a problem (a mount failed, bad
+ * rapido.* parameter, sethostname failed); such problems are also printed
+ * on the console and make the result non-zero.  A code is the exit status,
+ * or 128 + signal number.
+ *
+ * Kernel command line: rapido.mode=test|boot (default test), rapido.vm=N
+ * (default 1).  In test mode init then syncs and reboots (QEMU runs with
+ * -no-reboot, so it exits); in boot mode it starts an interactive /bin/sh
+ * on the console with a controlling tty and reboots when it exits.
+ *
+ * Stages run in their own session with cwd /root, stdin /dev/null (test
+ * mode) or the console (boot mode), stdout and stderr on the console, and
+ * PATH, HOME=/root, TERM, SHELL=/bin/sh, RAPIDO_VM, RAPIDO_MODE set on top
+ * of the environment the kernel gave init.
+ *
+ * PID 1 must never exit: anything fatal is printed and the guest reboots.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/module.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#define PROG		"rapido-init"
+#define MODULES_LIST	"/rapido/modules"
+#define PORTS_DIR	"/sys/class/virtio-ports"
+#define STATUS_PORT	"rapido.status"
+#define STAGE_CWD	"/root"
+#define SHELL		"/bin/sh"
+#define STAGE_PATH	"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+
+enum mode { MODE_TEST, MODE_BOOT };
+
+static const char *const mode_names[] = {
+	[MODE_TEST] = "test",
+	[MODE_BOOT] = "boot",
+};
+
+static struct {
+	enum mode mode;
+	unsigned long vm;
+	int status_fd;		/* the rapido.status port, or -errno */
+	char pending[256];	/* status lines not yet written */
+	size_t pending_len;
+	int result;		/* first non-zero stage code */
+} g = {
+	.mode = MODE_TEST,
+	.vm = 1,
+	.status_fd = -ENOENT,
+};
+
+/* One line on the console (fd 2; one write), prefixed with the program. */
+#define say(fmt, ...) dprintf(2, PROG ": " fmt "\n", ##__VA_ARGS__)
+
+/* `<prog>: '<subject>': <what>: <strerror>` for a -errno @err. */
+static void err_line(const char *subject, const char *what, int err)
+{
+	say("'%s': %s: %s", subject, what, strerror(-err));
+}
+
+static _Noreturn void power_off(void)
+{
+	sync();
+	reboot(RB_AUTOBOOT);
+	say("reboot: %s; halting here", strerror(errno));
+	for (;;)
+		pause();
+}
+
+/* Records a stage's code: the first non-zero one is the result. */
+static void account(int code)
+{
+	if (code && !g.result)
+		g.result = code;
+}
+
+/* ---- mounts ------------------------------------------------------------ */
+
+static const struct mnt {
+	const char *dir;
+	const char *type;
+	unsigned long flags;
+	const char *data;
+	bool optional;		/* absent from the kernel: skip quietly */
+} mounts[] = {
+	{ .dir = "/proc", .type = "proc",
+	  .flags = MS_NOSUID | MS_NODEV | MS_NOEXEC },
+	{ .dir = "/sys", .type = "sysfs",
+	  .flags = MS_NOSUID | MS_NODEV | MS_NOEXEC },
+	{ .dir = "/dev", .type = "devtmpfs",
+	  .flags = MS_NOSUID, .data = "mode=0755" },
+	{ .dir = "/dev/pts", .type = "devpts",
+	  .flags = MS_NOSUID | MS_NOEXEC, .data = "mode=0620,ptmxmode=0666" },
+	{ .dir = "/dev/shm", .type = "tmpfs",
+	  .flags = MS_NOSUID | MS_NODEV, .data = "mode=1777" },
+	{ .dir = "/tmp", .type = "tmpfs",
+	  .flags = MS_NOSUID | MS_NODEV, .data = "mode=1777" },
+	{ .dir = "/run", .type = "tmpfs",
+	  .flags = MS_NOSUID | MS_NODEV, .data = "mode=0755" },
+	{ .dir = "/sys/kernel/debug", .type = "debugfs",
+	  .flags = MS_NOSUID | MS_NODEV | MS_NOEXEC, .optional = true },
+	{ .dir = "/sys/kernel/config", .type = "configfs",
+	  .flags = MS_NOSUID | MS_NODEV | MS_NOEXEC, .optional = true },
+};
+
+static int mkdir_p1(const char *dir)
+{
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* Returns the number of failures, each reported. */
+static int mount_all(void)
+{
+	int failed = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(mounts); i++) {
+		const struct mnt *m = &mounts[i];
+		int err;
+
+		/* sysfs creates the optional mount points with the fs */
+		if (!m->optional) {
+			err = mkdir_p1(m->dir);
+			if (err) {
+				err_line(m->dir, "mkdir", err);
+				failed++;
+				continue;
+			}
+		}
+		if (!mount(m->type, m->dir, m->type, m->flags, m->data))
+			continue;
+		err = -errno;
+		if (m->optional && (err == -ENODEV || err == -ENOENT))
+			continue;
+		say("'%s': mount %s: %s", m->dir, m->type, strerror(-err));
+		failed++;
+	}
+	return failed;
+}
+
+/* The kernel gives init fds 0-2 only if the image has /dev/console. */
+static void console_fds(void)
+{
+	int fd;
+
+	if (fcntl(0, F_GETFD) >= 0)
+		return;
+	fd = open("/dev/console", O_RDWR | O_NOCTTY);
+	if (fd < 0)
+		return;		/* nowhere to say so, either */
+	for (int i = 0; i < 3; i++)
+		if (fd != i)
+			dup2(fd, i);
+	if (fd > 2)
+		close(fd);
+}
+
+/* ---- small file helpers ------------------------------------------------ */
+
+/* Reads up to @size - 1 bytes of @path into @buf; returns length or -errno */
+static ssize_t read_small(const char *path, char *buf, size_t size)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, size - 1);
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	if (n >= 0)
+		buf[n] = '\0';
+	return n;
+}
+
+static bool exists(const char *path)
+{
+	return !access(path, F_OK);
+}
+
+/* ---- kernel command line ----------------------------------------------- */
+
+static int parse_mode(const char *val)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(mode_names); i++)
+		if (!strcmp(val, mode_names[i])) {
+			g.mode = i;
+			return 0;
+		}
+	say("'rapido.mode=%s': unknown mode: use rapido.mode=test or boot",
+	    val);
+	return -EINVAL;
+}
+
+static int parse_vm(const char *val)
+{
+	char *end;
+
+	errno = 0;
+	g.vm = strtoul(val, &end, 10);
+	if (errno || end == val || *end || g.vm > 99999) {
+		say("'rapido.vm=%s': not a VM number: use rapido.vm=<0..99999>",
+		    val);
+		g.vm = 1;
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static const struct param {
+	const char *key;
+	int (*parse)(const char *val);
+} params[] = {
+	{ .key = "rapido.mode=", .parse = parse_mode },
+	{ .key = "rapido.vm=", .parse = parse_vm },
+};
+
+/* Returns the number of problems, each reported. */
+static int parse_cmdline(void)
+{
+	char buf[4096], *tok, *save;
+	int failed = 0;
+	ssize_t n;
+
+	n = read_small("/proc/cmdline", buf, sizeof(buf));
+	if (n < 0) {
+		err_line("/proc/cmdline", "read", n);
+		return 1;
+	}
+	for (tok = strtok_r(buf, " \t\n", &save); tok;
+	     tok = strtok_r(NULL, " \t\n", &save)) {
+		for (size_t i = 0; i < ARRAY_SIZE(params); i++) {
+			size_t len = strlen(params[i].key);
+
+			if (!strncmp(tok, params[i].key, len) &&
+			    params[i].parse(tok + len))
+				failed++;
+		}
+	}
+	return failed;
+}
+
+/* ---- modules ----------------------------------------------------------- */
+
+static bool compressed(const char *path)
+{
+	static const char *const exts[] = { ".ko.xz", ".ko.gz", ".ko.zst" };
+	size_t len = strlen(path);
+
+	for (size_t i = 0; i < ARRAY_SIZE(exts); i++) {
+		size_t el = strlen(exts[i]);
+
+		if (len > el && !strcmp(path + len - el, exts[i]))
+			return true;
+	}
+	return false;
+}
+
+static int insert_module(const char *path, const char *args)
+{
+	int flags = compressed(path) ? MODULE_INIT_COMPRESSED_FILE : 0;
+	int fd, err = 0;
+
+	if (path[0] != '/') {
+		say("'%s': not an absolute path: list image paths in %s",
+		    path, MODULES_LIST);
+		return -EINVAL;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		err_line(path, "open", err);
+		return err;
+	}
+	if (syscall(SYS_finit_module, fd, args, flags) && errno != EEXIST) {
+		err = -errno;
+		if (flags && (err == -EOPNOTSUPP || err == -EINVAL))
+			err_line(path,
+				 "kernel refused compressed module (needs CONFIG_MODULE_DECOMPRESS and its algorithm)",
+				 err);
+		else
+			err_line(path, "finit_module", err);
+	}
+	close(fd);
+	return err;
+}
+
+/* Inserts every module listed; returns the stage code (0 or 1). */
+static int insert_modules(FILE *list)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	int code = 0;
+
+	while (getline(&line, &cap, list) >= 0) {
+		char *args;
+
+		line[strcspn(line, "\n")] = '\0';
+		if (!line[0])
+			continue;
+		args = strchr(line, ' ');
+		if (args)
+			*args++ = '\0';
+		if (insert_module(line, args ? args : ""))
+			code = 1;
+	}
+	if (ferror(list)) {
+		err_line(MODULES_LIST, "read", -EIO);
+		code = 1;
+	}
+	free(line);
+	return code;
+}
+
+/* ---- result channel ---------------------------------------------------- */
+
+/* The port's fd, -ENOENT if not (yet) there, or -EIO if unusable. */
+static int open_status_port(void)
+{
+	struct dirent *de;
+	int fd = -ENOENT;
+	DIR *dir;
+
+	dir = opendir(PORTS_DIR);
+	if (!dir)
+		return -ENOENT;
+	while ((de = readdir(dir))) {
+		char path[300], name[64];
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), PORTS_DIR "/%s/name", de->d_name);
+		if (read_small(path, name, sizeof(name)) < 0)
+			continue;
+		name[strcspn(name, "\n")] = '\0';
+		if (strcmp(name, STATUS_PORT))
+			continue;
+		snprintf(path, sizeof(path), "/dev/%s", de->d_name);
+		fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+		if (fd < 0) {
+			err_line(path, "open", -errno);
+			fd = -EIO;	/* said so: don't look again */
+		}
+		break;
+	}
+	closedir(dir);
+	return fd;
+}
+
+/*
+ * Writes the pending status lines.  The port is looked up again until found:
+ * virtio-serial announces its ports from a workqueue, so a port may show up
+ * after init has started.  A write error closes it for good (-EIO).
+ */
+static void flush_status(void)
+{
+	ssize_t n;
+
+	if (g.status_fd == -ENOENT)
+		g.status_fd = open_status_port();
+	if (g.status_fd < 0 || !g.pending_len)
+		return;
+	n = write(g.status_fd, g.pending, g.pending_len);
+	if (n == (ssize_t)g.pending_len) {
+		g.pending_len = 0;
+		return;
+	}
+	err_line(STATUS_PORT, "write", n < 0 ? -errno : -EIO);
+	close(g.status_fd);
+	g.status_fd = -EIO;
+}
+
+/* Reports "<what> <code>" on the status port. */
+static void report(const char *what, int code)
+{
+	size_t room = sizeof(g.pending) - g.pending_len;
+	int n;
+
+	n = snprintf(g.pending + g.pending_len, room, "%s %d\n", what, code);
+	if (n > 0 && (size_t)n < room)
+		g.pending_len += n;
+	flush_status();
+}
+
+/* Flushes the port at the end; says so if the host gets no result. */
+static void close_status(void)
+{
+	if (g.status_fd < 0) {
+		if (g.status_fd == -ENOENT)
+			say("no '%s' virtio-serial port: the host gets no result",
+			    STATUS_PORT);
+		return;
+	}
+	/* virtio ports have no fsync: EINVAL, writes went to the host */
+	if (fsync(g.status_fd) && errno != EINVAL)
+		err_line(STATUS_PORT, "fsync", -errno);
+	if (close(g.status_fd))
+		err_line(STATUS_PORT, "close", -errno);
+	g.status_fd = -EIO;
+}
+
+/* ---- children ---------------------------------------------------------- */
+
+/*
+ * Waits for @pid, reaping every other child (orphans included) meanwhile.
+ * Returns its wait status, or -errno.
+ */
+static int wait_for(pid_t pid)
+{
+	for (;;) {
+		int st;
+		pid_t got = wait(&st);
+
+		if (got < 0 && errno != EINTR)
+			return -errno;
+		if (got == pid)
+			return st;
+	}
+}
+
+static void setup_env(void)
+{
+	const char *term = getenv("TERM");
+	char vm[24];
+	int err;
+
+	snprintf(vm, sizeof(vm), "%lu", g.vm);
+	err = mkdir_p1(STAGE_CWD);
+	if (err)
+		err_line(STAGE_CWD, "mkdir", err);
+	if (setenv("PATH", STAGE_PATH, 1) ||
+	    setenv("HOME", STAGE_CWD, 1) ||
+	    setenv("TERM", term && *term ? term : "linux", 1) ||
+	    setenv("SHELL", SHELL, 1) ||
+	    setenv("RAPIDO_VM", vm, 1) ||
+	    setenv("RAPIDO_MODE", mode_names[g.mode], 1))
+		say("setenv: %s", strerror(errno));
+}
+
+/* In the child: session, cwd, stdin. Returns 0 or -errno (reported). */
+static int child_setup(void)
+{
+	int fd, err;
+
+	setsid();
+	if (chdir(STAGE_CWD)) {
+		err = -errno;
+		err_line(STAGE_CWD, "chdir", err);
+		return err;
+	}
+	if (g.mode == MODE_BOOT)
+		return 0;
+	fd = open("/dev/null", O_RDONLY);
+	if (fd < 0 || dup2(fd, 0) < 0) {
+		err = -errno;
+		err_line("/dev/null", "stdin", err);
+		return err;
+	}
+	if (fd)
+		close(fd);
+	return 0;
+}
+
+enum run_how {
+	RUN_EXEC,		/* execve the file */
+	RUN_SH,			/* /bin/sh <file> */
+	RUN_EXEC_OR_SH,		/* execve, /bin/sh <file> if not executable */
+};
+
+static const struct stage {
+	const char *name;
+	const char *path;
+	enum run_how how;
+} stages[] = {
+	{ .name = "autorun", .path = "/rapido/autorun", .how = RUN_EXEC },
+	{ .name = "x", .path = "/rapido/x", .how = RUN_SH },
+	{ .name = "f", .path = "/rapido/f", .how = RUN_EXEC_OR_SH },
+};
+
+static _Noreturn void stage_exec(const struct stage *s)
+{
+	char *const argv[] = { (char *)s->path, NULL };
+	char *const sh_argv[] = { SHELL, (char *)s->path, NULL };
+	int err;
+
+	if (child_setup())
+		_exit(127);
+	if (s->how != RUN_SH) {
+		execv(s->path, argv);
+		err = errno;
+		if (s->how == RUN_EXEC || err != ENOEXEC) {
+			err_line(s->path, "execute", -err);
+			_exit(err == ENOENT ? 127 : 126);
+		}
+	}
+	execv(SHELL, sh_argv);
+	err_line(SHELL, "execute", -errno);
+	_exit(127);
+}
+
+/* Runs a stage to its end; returns its code. */
+static int run_stage(const struct stage *s)
+{
+	pid_t pid = fork();
+	int st, code;
+
+	if (pid < 0) {
+		err_line(s->path, "fork", -errno);
+		return 255;
+	}
+	if (!pid)
+		stage_exec(s);
+	st = wait_for(pid);
+	if (st < 0) {
+		err_line(s->path, "wait", st);
+		return 255;
+	}
+	if (WIFSIGNALED(st)) {
+		code = 128 + WTERMSIG(st);
+		say("%s killed by signal %d (%s), status %d", s->name,
+		    WTERMSIG(st), strsignal(WTERMSIG(st)), code);
+	} else {
+		code = WEXITSTATUS(st);
+		say("%s exited with status %d", s->name, code);
+	}
+	return code;
+}
+
+/* ---- boot mode shell --------------------------------------------------- */
+
+/* The console's real tty (last of /sys/class/tty/console/active). */
+static int console_tty(char *dev, size_t size)
+{
+	char buf[128], *p;
+	ssize_t n;
+
+	n = read_small("/sys/class/tty/console/active", buf, sizeof(buf));
+	if (n < 0)
+		return n;
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = '\0';
+	p = strrchr(buf, ' ');
+	p = p ? p + 1 : buf;
+	if (!*p)
+		return -ENODEV;
+	snprintf(dev, size, "/dev/%s", p);
+	return 0;
+}
+
+static _Noreturn void shell_exec(const char *tty)
+{
+	static char *const argv[] = { SHELL, "-i", NULL };
+	int fd;
+
+	setsid();
+	fd = open(tty, O_RDWR);
+	if (fd < 0) {
+		err_line(tty, "open", -errno);
+		_exit(127);
+	}
+	if (ioctl(fd, TIOCSCTTY, 0))
+		err_line(tty, "TIOCSCTTY (no job control)", -errno);
+	for (int i = 0; i < 3; i++)
+		if (dup2(fd, i) < 0)
+			_exit(127);
+	if (fd > 2)
+		close(fd);
+	if (chdir(STAGE_CWD))
+		err_line(STAGE_CWD, "chdir", -errno);
+	execv(SHELL, argv);
+	err_line(SHELL, "execute", -errno);
+	_exit(127);
+}
+
+static void boot_shell(void)
+{
+	char tty[160];
+	pid_t pid;
+	int err;
+
+	err = console_tty(tty, sizeof(tty));
+	if (err) {
+		err_line("/sys/class/tty/console/active",
+			 "using /dev/console, job control may not work", err);
+		snprintf(tty, sizeof(tty), "/dev/console");
+	}
+	say("rapido%lu: result %d; exit the shell to power off", g.vm,
+	    g.result);
+	pid = fork();
+	if (pid < 0) {
+		err_line(SHELL, "fork", -errno);
+		return;
+	}
+	if (!pid)
+		shell_exec(tty);
+	err = wait_for(pid);
+	if (err < 0)
+		err_line(SHELL, "wait", err);
+}
+
+/* Stage "modules": its code, or -1 if there is no list. */
+static int modules_stage(void)
+{
+	FILE *list = fopen(MODULES_LIST, "re");
+	int code;
+
+	if (!list) {
+		if (errno == ENOENT)
+			return -1;
+		err_line(MODULES_LIST, "open", -errno);
+		return 1;
+	}
+	code = insert_modules(list);
+	fclose(list);
+	return code;
+}
+
+int main(void)
+{
+	int init_failed, modules_code;
+	char host[32];
+
+	if (getpid() != 1) {
+		fprintf(stderr, PROG ": must run as PID 1 (the guest's /init)\n");
+		return 2;
+	}
+	init_failed = mount_all();
+	console_fds();
+	init_failed += parse_cmdline();
+
+	snprintf(host, sizeof(host), "rapido%lu", g.vm);
+	if (sethostname(host, strlen(host))) {
+		err_line(host, "sethostname", -errno);
+		init_failed++;
+	}
+
+	/* before the port lookup: virtio_console may be a listed module */
+	modules_code = modules_stage();
+
+	g.status_fd = open_status_port();
+
+	if (init_failed) {
+		report("init", 1);
+		account(1);
+	}
+	if (modules_code >= 0) {
+		report("modules", modules_code);
+		account(modules_code);
+	}
+
+	setup_env();
+	for (size_t i = 0; i < ARRAY_SIZE(stages); i++) {
+		int code;
+
+		if (!exists(stages[i].path))
+			continue;
+		code = run_stage(&stages[i]);
+		report(stages[i].name, code);
+		account(code);
+		if (code)
+			break;
+	}
+	report("result", g.result);
+	say("result %d", g.result);
+	close_status();
+
+	if (g.mode == MODE_BOOT)
+		boot_shell();
+	power_off();
+}

@@ -1,0 +1,1513 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rapido-vm - boot one VM under QEMU, judge the run, exit with the verdict
+ *
+ *   rapido-vm --kernel FILE --initrd FILE --dir DIR [options]
+ *             [-- EXTRA-QEMU-ARGS...]
+ *   rapido-vm --check DIR/vm<N>
+ *
+ * The guest reports "<stage> <code>" lines and a final "result <code>" on
+ * the virtio-serial port rapido.status (host side: DIR/vm<N>/status); the
+ * kernel's own failure reports (panic, oops, BUG, WARN, KASAN, ...) are
+ * found on the serial console (DIR/vm<N>/console.log). Both must be clean
+ * for a pass.
+ *
+ * Exit: 0 pass; 1 fail; 128 rapido-vm itself cannot run; 128 + signal when
+ * interrupted.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#define PROG		"rapido-vm"
+#define EXIT_PASS	0
+#define EXIT_FAIL	1
+#define EXIT_RAPIDO	128
+#define VM_MAX		64
+#define PROBE_MS	3000	/* KVM must show a console byte by then */
+#define KILL_GRACE_MS	3000	/* SIGTERM, then SIGKILL */
+#define EVENTS_SHOWN	3	/* kernel failure reports printed */
+#define EVENT_LINES	40	/* lines printed per report, at most */
+#define TAIL_LINES	20	/* console tail when no result came */
+#define REASON_MAX	120
+
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* test: batch run with a deadline; boot: interactive, monitor on Ctrl-a c */
+struct mode {
+	const char *name;
+	const char *chardev;	/* -chardev backend options before id= */
+	bool monitor;		/* -mon on the console chardev */
+	bool batch;		/* stdin from /dev/null, timeout, own pgrp */
+};
+
+static const struct mode mode_table[] = {
+	{ .name = "test", .chardev = "stdio", .batch = true },
+	{ .name = "boot", .chardev = "stdio,mux=on,signal=off",
+	  .monitor = true },
+};
+
+/*
+ * microvm: its ACPI tables describe the virtio-mmio devices, which a kernel
+ * without CONFIG_ACPI cannot read; with acpi=off QEMU puts them on the
+ * kernel command line instead (virtio_mmio.device=...). Its PIT, PIC and
+ * RTC stay on: without the PIT the guest hangs, without the RTC the boot
+ * takes three times longer.
+ */
+struct machine {
+	const char *name;
+	const char *opts;	/* appended to -M <name>,accel=<a> */
+	const char *vserial;	/* virtio-serial controller device */
+};
+
+static const struct machine machine_table[] = {
+	{ .name = "microvm", .opts = ",acpi=off",
+	  .vserial = "virtio-serial-device" },
+	{ .name = "pc", .opts = "", .vserial = "virtio-serial-pci" },
+	{ .name = "q35", .opts = "", .vserial = "virtio-serial-pci" },
+};
+
+struct accel {
+	const char *name;
+	bool probe;		/* decide between kvm and tcg at run time */
+};
+
+static const struct accel accel_table[] = {
+	{ .name = "auto", .probe = true },
+	{ .name = "kvm" },
+	{ .name = "tcg" },
+};
+
+/*
+ * Kernel failure reports, matched at the start of a console line after an
+ * optional printk timestamp (and caller id). @also must appear later in
+ * the same line.
+ */
+struct marker {
+	const char *prefix;
+	const char *also;
+};
+
+static const struct marker marker_table[] = {
+	{ .prefix = "Kernel panic - not syncing" },
+	{ .prefix = "BUG:" },
+	{ .prefix = "kernel BUG at" },
+	{ .prefix = "Oops:" },
+	{ .prefix = "WARNING:" },
+	{ .prefix = "general protection fault" },
+	{ .prefix = "invalid opcode:" },
+	{ .prefix = "divide error:" },
+	{ .prefix = "KASAN:" },
+	{ .prefix = "UBSAN:" },
+	{ .prefix = "Unable to handle kernel" },
+	{ .prefix = "watchdog: BUG:" },
+	{ .prefix = "watchdog: Watchdog detected hard LOCKUP" },
+	{ .prefix = "INFO: task ", .also = "blocked for more than" },
+	{ .prefix = "rcu: INFO:" },
+	{ .prefix = "INFO: rcu_" },
+};
+
+static const char cut_here[] = "------------[ cut here ]------------";
+static const char end_trace[] = "---[ end ";
+
+struct opts {
+	const char *kernel;
+	const char *initrd;
+	const char *dir;
+	const char *qemu;
+	const char *append;
+	const char *check;
+	const char *results;
+	const struct mode *mode;
+	const struct machine *machine;
+	const struct accel *accel;
+	unsigned long mem;
+	unsigned long cpus;
+	unsigned long timeout;	/* seconds; 0: none */
+	unsigned long vm;	/* 0: first free */
+	bool print_argv;
+	bool quiet;
+	char **extra;
+	int nextra;
+};
+
+struct vm {
+	unsigned int num;
+	int lock_fd;
+	char *dir;		/* DIR/vm<N> */
+	char *console;
+	char *status;
+	char *qmp;
+	char *qemu_err;		/* QEMU's stderr */
+};
+
+struct args {
+	char **v;
+	size_t n;
+	size_t cap;
+};
+
+enum run_end {
+	RUN_EXITED,		/* QEMU exited; wstatus valid */
+	RUN_TIMEOUT,		/* we killed it at the deadline */
+	RUN_SILENT,		/* KVM probe: no console byte in time */
+	RUN_SIGNAL,		/* we were told to stop; signo valid */
+};
+
+struct run {
+	enum run_end end;
+	int wstatus;
+	int signo;
+	bool console_seen;
+};
+
+/* What the judge is told about the run (NULL for --check). */
+struct outcome {
+	const struct run *run;
+	unsigned long timeout;
+	double secs;
+};
+
+struct line {
+	const char *s;		/* NUL-terminated, no CR/LF */
+	const char *text;	/* after the printk timestamp */
+};
+
+struct console {
+	char *buf;
+	struct line *lines;
+	size_t n;
+};
+
+struct stage {
+	char name[32];
+	long code;
+};
+
+struct verdict {
+	char reason[REASON_MAX + 64];
+	bool fail;
+};
+
+static int nerrors;
+
+static void error(const char *subject, const char *what, int err)
+{
+	if (err)
+		fprintf(stderr, "%s: '%s': %s: %s\n", PROG, subject, what,
+			strerror(err));
+	else
+		fprintf(stderr, "%s: '%s': %s\n", PROG, subject, what);
+	nerrors++;
+}
+
+static void fatal_oom(void)
+{
+	fprintf(stderr, "%s: out of memory\n", PROG);
+	exit(EXIT_RAPIDO);
+}
+
+static char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int r;
+
+	va_start(ap, fmt);
+	r = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		fatal_oom();
+	return s;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* "vm1" for "DIR/vm1" or "DIR/vm1/" */
+static char *vm_label(const char *vmdir)
+{
+	size_t len = strlen(vmdir);
+	const char *s;
+
+	while (len > 1 && vmdir[len - 1] == '/')
+		len--;
+	for (s = vmdir + len; s > vmdir && s[-1] != '/'; s--)
+		;
+	return xasprintf("%.*s", (int)(vmdir + len - s), s);
+}
+
+/* ---- options ---- */
+
+#define LOOKUP(table, key) lookup(table, ARRAY_SIZE(table), sizeof(table[0]), \
+				  key)
+
+/* Every table above starts with a name; find the entry called @key. */
+static const void *lookup(const void *table, size_t n, size_t size,
+			  const char *key)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *const *name = (const void *)((const char *)table +
+							 i * size);
+
+		if (!strcmp(*name, key))
+			return name;
+	}
+	return NULL;
+}
+
+static int parse_ulong(const char *opt, const char *s, unsigned long min,
+		       unsigned long max, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (!isdigit((unsigned char)*s) || *end || errno || v < min ||
+	    v > max) {
+		char *what = xasprintf("'%s' is not a whole number in %lu..%lu",
+				       s, min, max);
+
+		error(opt, what, 0);
+		free(what);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+static void bad_choice(const char *opt, const char *val, const char *choices)
+{
+	char *what = xasprintf("'%s' is not one of: %s", val, choices);
+
+	error(opt, what, 0);
+	free(what);
+}
+
+enum {
+	OPT_KERNEL = 256, OPT_INITRD, OPT_DIR, OPT_MODE, OPT_MEM, OPT_CPUS,
+	OPT_TIMEOUT, OPT_ACCEL, OPT_MACHINE, OPT_QEMU, OPT_APPEND, OPT_VM,
+	OPT_PRINT_ARGV, OPT_CHECK, OPT_QUIET, OPT_RESULTS, OPT_HELP,
+};
+
+static const struct option long_opts[] = {
+	{ .name = "kernel", .has_arg = 1, .val = OPT_KERNEL },
+	{ .name = "initrd", .has_arg = 1, .val = OPT_INITRD },
+	{ .name = "dir", .has_arg = 1, .val = OPT_DIR },
+	{ .name = "mode", .has_arg = 1, .val = OPT_MODE },
+	{ .name = "mem", .has_arg = 1, .val = OPT_MEM },
+	{ .name = "cpus", .has_arg = 1, .val = OPT_CPUS },
+	{ .name = "timeout", .has_arg = 1, .val = OPT_TIMEOUT },
+	{ .name = "accel", .has_arg = 1, .val = OPT_ACCEL },
+	{ .name = "machine", .has_arg = 1, .val = OPT_MACHINE },
+	{ .name = "qemu", .has_arg = 1, .val = OPT_QEMU },
+	{ .name = "append", .has_arg = 1, .val = OPT_APPEND },
+	{ .name = "vm", .has_arg = 1, .val = OPT_VM },
+	{ .name = "print-argv", .val = OPT_PRINT_ARGV },
+	{ .name = "check", .has_arg = 1, .val = OPT_CHECK },
+	{ .name = "quiet", .val = OPT_QUIET },
+	{ .name = "results", .has_arg = 1, .val = OPT_RESULTS },
+	{ .name = "help", .val = OPT_HELP },
+	{ 0 }
+};
+
+static void show_help(FILE *f)
+{
+	fprintf(f,
+		"usage: %s --kernel FILE --initrd FILE --dir DIR [options] [-- QEMU-ARGS...]\n"
+		"       %s --check DIR/vm<N>\n"
+		"  --mode test|boot           batch run (default) or interactive\n"
+		"  --mem MIB                  guest memory (default 512)\n"
+		"  --cpus N                   guest CPUs (default 1)\n"
+		"  --timeout SEC              test mode deadline, 0: none (default 300)\n"
+		"  --accel auto|kvm|tcg       (default auto: KVM if it boots, else TCG)\n"
+		"  --machine microvm|pc|q35   (default microvm)\n"
+		"  --qemu PATH                (default qemu-system-x86_64)\n"
+		"  --append STR               extra kernel command-line words\n"
+		"  --vm N                     vm number (default: first free of 1..64)\n"
+		"  --results FILE             also write the verdict as TAP to FILE\n"
+		"  --print-argv               print the QEMU argv and exit\n"
+		"  --check DIR/vm<N>          judge a finished run's console.log and status\n"
+		"  --quiet                    test mode: don't echo the console\n"
+		"exit: 0 pass, 1 fail, 128 cannot run\n", PROG, PROG);
+}
+
+/* Returns 0, 1 for --help, or -EINVAL after reporting every bad option. */
+static int parse_opts(struct opts *o, int argc, char **argv)
+{
+	int c;
+
+	*o = (struct opts) {
+		.qemu = "qemu-system-x86_64",
+		.append = "",
+		.mode = &mode_table[0],
+		.machine = &machine_table[0],
+		.accel = &accel_table[0],
+		.mem = 512,
+		.cpus = 1,
+		.timeout = 300,
+	};
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:", long_opts, NULL)) != -1) {
+		const char *opt = argv[optind - 1];
+
+		switch (c) {
+		case OPT_KERNEL:
+			o->kernel = optarg;
+			break;
+		case OPT_INITRD:
+			o->initrd = optarg;
+			break;
+		case OPT_DIR:
+			o->dir = optarg;
+			break;
+		case OPT_QEMU:
+			o->qemu = optarg;
+			break;
+		case OPT_APPEND:
+			o->append = optarg;
+			break;
+		case OPT_CHECK:
+			o->check = optarg;
+			break;
+		case OPT_RESULTS:
+			o->results = optarg;
+			break;
+		case OPT_MODE:
+			o->mode = LOOKUP(mode_table, optarg);
+			if (!o->mode)
+				bad_choice("--mode", optarg, "test, boot");
+			break;
+		case OPT_MACHINE:
+			o->machine = LOOKUP(machine_table, optarg);
+			if (!o->machine)
+				bad_choice("--machine", optarg,
+					   "microvm, pc, q35");
+			break;
+		case OPT_ACCEL:
+			o->accel = LOOKUP(accel_table, optarg);
+			if (!o->accel)
+				bad_choice("--accel", optarg, "auto, kvm, tcg");
+			break;
+		case OPT_MEM:
+			parse_ulong("--mem", optarg, 16, 1UL << 20, &o->mem);
+			break;
+		case OPT_CPUS:
+			parse_ulong("--cpus", optarg, 1, 255, &o->cpus);
+			break;
+		case OPT_TIMEOUT:
+			parse_ulong("--timeout", optarg, 0, 1UL << 30,
+				    &o->timeout);
+			break;
+		case OPT_VM:
+			parse_ulong("--vm", optarg, 1, VM_MAX, &o->vm);
+			break;
+		case OPT_PRINT_ARGV:
+			o->print_argv = true;
+			break;
+		case OPT_QUIET:
+			o->quiet = true;
+			break;
+		case OPT_HELP:
+			show_help(stdout);
+			return 1;
+		case ':':
+			error(opt, "option needs a value", 0);
+			break;
+		default:
+			error(opt, "unknown option: see rapido-vm --help", 0);
+			break;
+		}
+	}
+	o->extra = argv + optind;
+	o->nextra = argc - optind;
+	if (o->nextra && strcmp(argv[optind - 1], "--")) {
+		error(argv[optind], "unexpected argument: QEMU arguments go after --",
+		      0);
+	}
+	if (nerrors || o->check)
+		return nerrors ? -EINVAL : 0;
+	if (!o->kernel)
+		error("--kernel", "missing: give the bzImage to boot", 0);
+	if (!o->initrd)
+		error("--initrd", "missing: give the initramfs to boot", 0);
+	if (!o->dir)
+		error("--dir", "missing: give rapido's private directory", 0);
+	return nerrors ? -EINVAL : 0;
+}
+
+static int check_input(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) || access(path, R_OK)) {
+		error(path, "cannot read", errno);
+		return -errno;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		error(path, "not a regular file", 0);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ---- files ---- */
+
+static int mkdir_p(const char *dir)
+{
+	char *p = xasprintf("%s", dir);
+	int ret = 0;
+
+	for (char *s = p + 1; ; s++) {
+		char c = *s;
+
+		if (c != '/' && c)
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0755) && errno != EEXIST) {
+			ret = -errno;
+			error(p, "cannot create directory", errno);
+			break;
+		}
+		*s = c;
+		if (!c)
+			break;
+	}
+	free(p);
+	return ret;
+}
+
+/* Read a whole file; *len excludes the NUL appended. */
+static int read_file(const char *path, char **buf, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t cap = 65536, n = 0;
+	char *b;
+
+	if (fd < 0)
+		return -errno;
+	b = malloc(cap + 1);
+	if (!b)
+		fatal_oom();
+	for (;;) {
+		ssize_t r;
+
+		if (n == cap) {
+			cap *= 2;
+			b = realloc(b, cap + 1);
+			if (!b)
+				fatal_oom();
+		}
+		r = read(fd, b + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int err = -errno;
+
+			free(b);
+			close(fd);
+			return err;
+		}
+		if (!r)
+			break;
+		n += r;
+	}
+	close(fd);
+	b[n] = '\0';
+	*buf = b;
+	*len = n;
+	return 0;
+}
+
+/* Write @text to @path through @path.tmp and rename(). */
+static int write_atomic(const char *path, const char *text)
+{
+	char *tmp = xasprintf("%s.tmp", path);
+	FILE *f = fopen(tmp, "we");
+	int ret = 0;
+
+	if (!f) {
+		ret = -errno;
+		error(tmp, "cannot create", errno);
+		goto out;
+	}
+	fputs(text, f);
+	if (ferror(f) | fclose(f)) {
+		ret = errno ? -errno : -EIO;
+		error(tmp, "cannot write", -ret);
+	} else if (rename(tmp, path)) {
+		ret = -errno;
+		error(path, "cannot rename the .tmp file to", errno);
+	}
+	if (ret)
+		unlink(tmp);
+out:
+	free(tmp);
+	return ret;
+}
+
+/* ---- vm number and directory ---- */
+
+static int vm_lock(const struct opts *o, struct vm *vm)
+{
+	unsigned int first = o->vm ? o->vm : 1;
+	unsigned int last = o->vm ? o->vm : VM_MAX;
+
+	for (unsigned int n = first; n <= last; n++) {
+		char *path = xasprintf("%s/vm%u.lock", o->dir, n);
+		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		int err;
+
+		if (fd < 0) {
+			error(path, "cannot open lock file", errno);
+			free(path);
+			return -errno;
+		}
+		if (!flock(fd, LOCK_EX | LOCK_NB)) {
+			free(path);
+			vm->num = n;
+			vm->lock_fd = fd;
+			vm->dir = xasprintf("%s/vm%u", o->dir, n);
+			vm->console = xasprintf("%s/console.log", vm->dir);
+			vm->status = xasprintf("%s/status", vm->dir);
+			vm->qmp = xasprintf("%s/qmp.sock", vm->dir);
+			vm->qemu_err = xasprintf("%s/qemu.err", vm->dir);
+			return 0;
+		}
+		err = errno;
+		close(fd);
+		if (err != EWOULDBLOCK) {
+			error(path, "cannot lock", err);
+			free(path);
+			return -err;
+		}
+		if (o->vm)
+			error(path,
+			      "this vm number is in use by another rapido-vm: drop --vm or pick another",
+			      0);
+		free(path);
+	}
+	if (!o->vm)
+		error(o->dir,
+		      "all vm numbers 1..64 are in use: wait for a VM to end",
+		      0);
+	return -EBUSY;
+}
+
+/* DIR/vm<N>/ empty: nothing of an earlier run may be judged again. */
+static int vm_dir_fresh(const struct vm *vm)
+{
+	struct dirent *de;
+	DIR *d;
+	int ret = 0;
+
+	if (!mkdir(vm->dir, 0755))
+		return 0;
+	if (errno != EEXIST) {
+		error(vm->dir, "cannot create directory", errno);
+		return -errno;
+	}
+	d = opendir(vm->dir);
+	if (!d) {
+		error(vm->dir, "cannot open directory", errno);
+		return -errno;
+	}
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0)) {
+			char *p = xasprintf("%s/%s", vm->dir, de->d_name);
+
+			ret = -errno;
+			error(p, "cannot remove the old run's file", errno);
+			free(p);
+		}
+	}
+	closedir(d);
+	return ret;
+}
+
+/* ---- KVM probe cache: lines "<boot_id> <accel> <qemu path>" ---- */
+
+static int read_boot_id(char *id, size_t len)
+{
+	const char *path = "/proc/sys/kernel/random/boot_id";
+	FILE *f = fopen(path, "re");
+	int ret = 0;
+
+	if (!f) {
+		error(path, "cannot open", errno);
+		return -errno;
+	}
+	if (!fgets(id, len, f)) {
+		ret = -EIO;
+		error(path, "cannot read", EIO);
+	}
+	fclose(f);
+	id[strcspn(id, "\n")] = '\0';
+	return ret;
+}
+
+static const char *cache_lookup(const char *cache, const char *id,
+				const char *qemu)
+{
+	size_t idlen = strlen(id);
+	const char *verdict = NULL;
+	char *buf, *line, *save;
+	size_t len;
+
+	if (read_file(cache, &buf, &len))
+		return NULL;
+	for (line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char *acc = line + idlen + 1, *path = strchr(acc, ' ');
+
+		if (strncmp(line, id, idlen) || line[idlen] != ' ' || !path ||
+		    strcmp(path + 1, qemu))
+			continue;
+		*path = '\0';
+		if (!strcmp(acc, "kvm"))
+			verdict = "kvm";
+		else if (!strcmp(acc, "tcg"))
+			verdict = "tcg";
+	}
+	free(buf);
+	return verdict;
+}
+
+/* Keep this boot's lines for other QEMUs, replace (NULL: drop) ours. */
+static int cache_store(const char *cache, const char *id, const char *qemu,
+		       const char *verdict)
+{
+	size_t idlen = strlen(id), len;
+	char *buf = NULL, *line, *save, *text = NULL;
+	FILE *f = open_memstream(&text, &len);
+	int ret;
+
+	if (!f)
+		fatal_oom();
+	if (verdict)
+		fprintf(f, "%s %s %s\n", id, verdict, qemu);
+	if (!read_file(cache, &buf, &len)) {
+		for (line = strtok_r(buf, "\n", &save); line;
+		     line = strtok_r(NULL, "\n", &save)) {
+			const char *path = strchr(line + idlen + 1, ' ');
+
+			if (!strncmp(line, id, idlen) && line[idlen] == ' ' &&
+			    path && strcmp(path + 1, qemu))
+				fprintf(f, "%s\n", line);
+		}
+	}
+	if (fclose(f))
+		fatal_oom();
+	ret = write_atomic(cache, text);
+	free(buf);
+	free(text);
+	return ret;
+}
+
+/* ---- QEMU argv ---- */
+
+static void args_add(struct args *a, char *s)
+{
+	if (a->n + 2 > a->cap) {
+		a->cap = a->cap ? 2 * a->cap : 64;
+		a->v = realloc(a->v, a->cap * sizeof(*a->v));
+		if (!a->v)
+			fatal_oom();
+	}
+	a->v[a->n++] = s;
+	a->v[a->n] = NULL;
+}
+
+static void args_addf(struct args *a, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int r;
+
+	va_start(ap, fmt);
+	r = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		fatal_oom();
+	args_add(a, s);
+}
+
+static void args_free(struct args *a)
+{
+	for (size_t i = 0; i < a->n; i++)
+		free(a->v[i]);
+	free(a->v);
+	*a = (struct args) { 0 };
+}
+
+/* A value inside a QEMU option list: ',' is written ',,'. */
+static char *qemu_escape(const char *s)
+{
+	size_t n = strlen(s);
+	char *e = malloc(2 * n + 1), *p = e;
+
+	if (!e)
+		fatal_oom();
+	for (; *s; s++) {
+		*p++ = *s;
+		if (*s == ',')
+			*p++ = ',';
+	}
+	*p = '\0';
+	return e;
+}
+
+static void build_args(struct args *a, const struct opts *o,
+		       const struct vm *vm, const char *accel)
+{
+	char *con = qemu_escape(vm->console);
+	char *status = qemu_escape(vm->status);
+	char *qmp = qemu_escape(vm->qmp);
+
+	args_addf(a, "%s", o->qemu);
+	args_addf(a, "-M");
+	args_addf(a, "%s,accel=%s%s", o->machine->name, accel,
+		  o->machine->opts);
+	args_addf(a, "-m");
+	args_addf(a, "%lu", o->mem);
+	args_addf(a, "-smp");
+	args_addf(a, "%lu", o->cpus);
+	args_addf(a, "-nodefaults");
+	args_addf(a, "-no-user-config");
+	args_addf(a, "-display");
+	args_addf(a, "none");
+	args_addf(a, "-no-reboot");
+	args_addf(a, "-kernel");
+	args_addf(a, "%s", o->kernel);
+	args_addf(a, "-initrd");
+	args_addf(a, "%s", o->initrd);
+	args_addf(a, "-append");
+	args_addf(a, "console=ttyS0 panic=-1 reboot=t rapido.mode=%s rapido.vm=%u%s%s",
+		  o->mode->name, vm->num, *o->append ? " " : "", o->append);
+	args_addf(a, "-chardev");
+	args_addf(a, "%s,id=con,logfile=%s", o->mode->chardev, con);
+	args_addf(a, "-serial");
+	args_addf(a, "chardev:con");
+	if (o->mode->monitor) {
+		args_addf(a, "-mon");
+		args_addf(a, "chardev=con");
+	}
+	args_addf(a, "-device");
+	args_addf(a, "%s", o->machine->vserial);
+	args_addf(a, "-chardev");
+	args_addf(a, "file,id=rstatus,path=%s", status);
+	args_addf(a, "-device");
+	args_addf(a, "virtserialport,chardev=rstatus,name=rapido.status");
+	args_addf(a, "-qmp");
+	args_addf(a, "unix:%s,server=on,wait=off", qmp);
+	for (int i = 0; i < o->nextra; i++)
+		args_addf(a, "%s", o->extra[i]);
+	free(con);
+	free(status);
+	free(qmp);
+}
+
+/* ---- running QEMU ---- */
+
+static void describe_wstatus(int st, char *buf, size_t len)
+{
+	if (WIFEXITED(st))
+		snprintf(buf, len, "exited with status %d", WEXITSTATUS(st));
+	else if (WIFSIGNALED(st))
+		snprintf(buf, len, "was killed by signal %d (%s)",
+			 WTERMSIG(st), strsignal(WTERMSIG(st)));
+	else
+		snprintf(buf, len, "ended with wait status 0x%x", st);
+}
+
+/*
+ * Fork and exec QEMU. An exec failure comes back through a close-on-exec
+ * pipe, so a missing QEMU is an error here, not a guest failure later.
+ */
+static int qemu_start(const struct opts *o, const struct vm *vm,
+		      char **argv, const sigset_t *oldmask, pid_t *pid,
+		      int *pidfd)
+{
+	int pfd[2], err = 0;
+	ssize_t r;
+
+	if (pipe2(pfd, O_CLOEXEC)) {
+		error("pipe", "cannot create", errno);
+		return -errno;
+	}
+	fflush(NULL);
+	*pid = fork();
+	if (*pid < 0) {
+		error(argv[0], "cannot fork", errno);
+		return -errno;
+	}
+	if (!*pid) {
+		int in = open("/dev/null", O_RDONLY);
+		int out = o->quiet && o->mode->batch ?
+			open("/dev/null", O_WRONLY) : 1;
+		int errf = open(vm->qemu_err,
+				O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		close(pfd[0]);
+		/* QEMU must not outlive us, even if we are SIGKILLed. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (o->mode->batch) {
+			setpgid(0, 0);
+			if (in < 0 || dup2(in, 0) < 0)
+				goto fail;
+		}
+		if (out < 0 || errf < 0 || dup2(out, 1) < 0 ||
+		    dup2(errf, 2) < 0)
+			goto fail;
+		sigprocmask(SIG_SETMASK, oldmask, NULL);
+		execvp(argv[0], argv);
+fail:
+		err = errno;
+		if (write(pfd[1], &err, sizeof(err)) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	close(pfd[1]);
+	do {
+		r = read(pfd[0], &err, sizeof(err));
+	} while (r < 0 && errno == EINTR);
+	close(pfd[0]);
+	if (r == sizeof(err)) {
+		waitpid(*pid, NULL, 0);
+		error(argv[0], "cannot execute QEMU (set --qemu)", err);
+		return -err;
+	}
+	*pidfd = syscall(SYS_pidfd_open, *pid, 0);
+	if (*pidfd < 0) {
+		err = errno;
+		kill(*pid, SIGKILL);
+		waitpid(*pid, NULL, 0);
+		error("pidfd_open", "cannot watch QEMU", err);
+		return -err;
+	}
+	return 0;
+}
+
+static bool poll_one(int fd, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	while (poll(&p, 1, ms) < 0)
+		if (errno != EINTR)
+			return false;
+	return p.revents;
+}
+
+/* SIGTERM, SIGKILL after a grace period; reap. */
+static void qemu_kill(pid_t pid, int pidfd, int *wstatus)
+{
+	kill(pid, SIGTERM);
+	if (!poll_one(pidfd, KILL_GRACE_MS))
+		kill(pid, SIGKILL);
+	while (waitpid(pid, wstatus, 0) < 0 && errno == EINTR)
+		;
+}
+
+static bool console_started(const struct vm *vm)
+{
+	struct stat st;
+
+	return !stat(vm->console, &st) && st.st_size > 0;
+}
+
+/*
+ * Wait for QEMU to exit, for the @timeout (seconds, 0: none), or for a
+ * signal on @sigfd. With @probe, QEMU must also put a byte on the console
+ * within PROBE_MS.
+ */
+static void qemu_wait(const struct vm *vm, pid_t pid, int pidfd, int sigfd,
+		      unsigned long timeout, bool probe, struct run *r)
+{
+	double t0 = now(), deadline = timeout ? t0 + timeout : 0;
+
+	*r = (struct run) { .end = RUN_EXITED };
+	for (;;) {
+		struct pollfd p[2] = {
+			{ .fd = pidfd, .events = POLLIN },
+			{ .fd = sigfd, .events = POLLIN },
+		};
+		double t = now();
+		int ms = -1;
+
+		if (deadline && deadline > t)
+			ms = (int)((deadline - t) * 1000) + 1;
+		else if (deadline)
+			ms = 0;
+		if (probe && (ms < 0 || ms > 20))
+			ms = 20;
+		if (poll(p, 2, ms) < 0 && errno != EINTR) {
+			error("poll", "cannot wait for QEMU", errno);
+			r->end = RUN_SIGNAL;
+			r->signo = SIGTERM;
+		} else if (p[1].revents) {
+			struct signalfd_siginfo si;
+
+			r->end = RUN_SIGNAL;
+			r->signo = SIGTERM;
+			if (read(sigfd, &si, sizeof(si)) == sizeof(si))
+				r->signo = si.ssi_signo;
+		} else if (p[0].revents) {
+			while (waitpid(pid, &r->wstatus, 0) < 0 &&
+			       errno == EINTR)
+				;
+			break;
+		} else if (probe && console_started(vm)) {
+			probe = false;
+			r->console_seen = true;
+		} else if (probe && now() - t0 >= PROBE_MS / 1000.0) {
+			r->end = RUN_SILENT;
+		} else if (deadline && now() >= deadline) {
+			r->end = RUN_TIMEOUT;
+		}
+		if (r->end != RUN_EXITED) {
+			qemu_kill(pid, pidfd, &r->wstatus);
+			break;
+		}
+	}
+	if (!r->console_seen)
+		r->console_seen = console_started(vm);
+	close(pidfd);
+}
+
+/* Print QEMU's own stderr (kept in DIR/vm<N>/qemu.err). */
+static void show_qemu_err(const struct vm *vm)
+{
+	char *buf;
+	size_t len;
+
+	if (read_file(vm->qemu_err, &buf, &len))
+		return;
+	fputs(buf, stderr);
+	if (len && buf[len - 1] != '\n')
+		fputc('\n', stderr);
+	free(buf);
+}
+
+/* ---- judging ---- */
+
+/* Skip "[    1.234567] " and a caller id "[    T1] " if present. */
+static const char *skip_stamp(const char *s)
+{
+	for (int i = 0; i < 2 && *s == '['; i++) {
+		const char *p = s + 1;
+
+		while (*p == ' ')
+			p++;
+		if (i == 1 && (*p == 'T' || *p == 'C'))
+			p++;
+		if (!isdigit((unsigned char)*p))
+			break;
+		while (isdigit((unsigned char)*p) || (i == 0 && *p == '.'))
+			p++;
+		if (*p != ']')
+			break;
+		s = p + 1;
+	}
+	return *s == ' ' ? s + 1 : s;
+}
+
+static const struct marker *marker_match(const char *text)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(marker_table); i++) {
+		const struct marker *m = &marker_table[i];
+
+		if (!strncmp(text, m->prefix, strlen(m->prefix)) &&
+		    (!m->also || strstr(text, m->also)))
+			return m;
+	}
+	return NULL;
+}
+
+static int console_load(const char *path, struct console *c)
+{
+	size_t len, cap = 0;
+	char *s, *e;
+	int ret;
+
+	*c = (struct console) { 0 };
+	ret = read_file(path, &c->buf, &len);
+	if (ret)
+		return ret;
+	for (s = c->buf; s < c->buf + len; s = e + 1) {
+		char *end;
+
+		e = memchr(s, '\n', c->buf + len - s);
+		if (!e)
+			e = c->buf + len;
+		*e = '\0';
+		end = e;
+		while (end > s && end[-1] == '\r')
+			*--end = '\0';
+		while (*s == '\r')
+			s++;
+		if (c->n == cap) {
+			cap = cap ? 2 * cap : 1024;
+			c->lines = realloc(c->lines, cap * sizeof(*c->lines));
+			if (!c->lines)
+				fatal_oom();
+		}
+		c->lines[c->n].s = s;
+		c->lines[c->n].text = skip_stamp(s);
+		c->n++;
+	}
+	return 0;
+}
+
+/*
+ * Find the kernel's failure reports; print the first EVENTS_SHOWN, each
+ * from its marker (with a "cut here" line just before it) to its
+ * "---[ end" line or EVENT_LINES lines. Returns the number of reports and
+ * the first one's text in @first.
+ */
+static size_t scan_markers(const struct console *c, const char *path,
+			   char *first, size_t len)
+{
+	size_t events = 0;
+
+	for (size_t i = 0; i < c->n; i++) {
+		size_t start = i, end = i;
+
+		if (!marker_match(c->lines[i].text))
+			continue;
+		if (i && !strcmp(c->lines[i - 1].text, cut_here))
+			start = i - 1;
+		while (end < c->n && end < i + EVENT_LINES &&
+		       strncmp(c->lines[end].text, end_trace,
+			       strlen(end_trace)))
+			end++;
+		if (end == c->n || end == i + EVENT_LINES)
+			end--;
+		if (!events)
+			snprintf(first, len, "%.*s", REASON_MAX,
+				 c->lines[i].text);
+		if (++events <= EVENTS_SHOWN) {
+			printf("%s: kernel failure report %zu, %s line %zu:\n",
+			       PROG, events, path, start + 1);
+			for (size_t j = start; j <= end; j++)
+				printf("%s\n", c->lines[j].s);
+		}
+		i = end;
+	}
+	if (events > EVENTS_SHOWN)
+		printf("%s: %zu more kernel failure reports in %s\n", PROG,
+		       events - EVENTS_SHOWN, path);
+	return events;
+}
+
+static void print_tail(const struct console *c, const char *path)
+{
+	size_t i = c->n > TAIL_LINES ? c->n - TAIL_LINES : 0;
+
+	printf("%s: last %zu console lines (%s):\n", PROG, c->n - i, path);
+	for (; i < c->n; i++)
+		printf("%s\n", c->lines[i].s);
+}
+
+/*
+ * Parse "<stage> <code>" lines. Returns the number of stages (result
+ * included) or -EINVAL after reporting a malformed line.
+ */
+static int status_parse(const char *path, char *buf, struct stage *st,
+			int max)
+{
+	char *line, *save;
+	int n = 0, lineno = 0;
+
+	for (line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char name[32], *end;
+		int off = 0;
+		long code;
+
+		lineno++;
+		line[strcspn(line, "\r")] = '\0';
+		if (sscanf(line, "%31[a-z0-9_-] %n", name, &off) != 1 || !off ||
+		    !isdigit((unsigned char)line[off])) {
+			char *what = xasprintf("line %d: '%s' is not '<stage> <code>'",
+					       lineno, line);
+
+			error(path, what, 0);
+			free(what);
+			return -EINVAL;
+		}
+		errno = 0;
+		code = strtol(line + off, &end, 10);
+		if (*end || errno) {
+			char *what = xasprintf("line %d: bad code '%s'",
+					       lineno, line + off);
+
+			error(path, what, 0);
+			free(what);
+			return -EINVAL;
+		}
+		if (n < max) {
+			snprintf(st[n].name, sizeof(st[n].name), "%s", name);
+			st[n].code = code;
+			n++;
+		}
+	}
+	return n;
+}
+
+/* Optional TAP file: one point per stage, then the kernel, then the run. */
+static int write_tap(const char *path, const struct stage *st, int nst,
+		     const char *kernel_report, const struct verdict *v,
+		     const char *console)
+{
+	char *text = NULL;
+	size_t len;
+	FILE *f = open_memstream(&text, &len);
+	int t = 0, ret;
+
+	if (!f)
+		fatal_oom();
+	fprintf(f, "TAP version 13\n");
+	for (int i = 0; i < nst; i++) {
+		if (!strcmp(st[i].name, "result"))
+			continue;
+		if (st[i].code)
+			fprintf(f, "not ok %d - %s # exit status %ld\n", ++t,
+				st[i].name, st[i].code);
+		else
+			fprintf(f, "ok %d - %s\n", ++t, st[i].name);
+	}
+	if (*kernel_report)
+		fprintf(f, "not ok %d - kernel # %s\n", ++t, kernel_report);
+	else
+		fprintf(f, "ok %d - kernel\n", ++t);
+	if (v->fail)
+		fprintf(f, "not ok %d - run # %s\n", ++t, v->reason);
+	else
+		fprintf(f, "ok %d - run\n", ++t);
+	fprintf(f, "1..%d\n# console: %s\n", t, console);
+	if (fclose(f))
+		fatal_oom();
+	ret = write_atomic(path, text);
+	free(text);
+	return ret;
+}
+
+/* The first reason found is the verdict; later ones are printed as notes. */
+static void set_reason(struct verdict *v, const char *fmt, ...)
+{
+	char buf[sizeof(v->reason)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (v->fail) {
+		printf("%s: also: %s\n", PROG, buf);
+		return;
+	}
+	memcpy(v->reason, buf, sizeof(buf));
+	v->fail = true;
+}
+
+/*
+ * Judge DIR/vm<N> and print the verdict; returns the exit code. @out is
+ * NULL for --check. A missing status file counts as no result.
+ */
+static int judge(const char *vmdir, const struct outcome *out,
+		 const char *results)
+{
+	char *cpath = xasprintf("%s/console.log", vmdir);
+	char *spath = xasprintf("%s/status", vmdir);
+	char *label = vm_label(vmdir);
+	char report[REASON_MAX + 1] = "", *sbuf = NULL;
+	const struct stage *result = NULL, *failed = NULL;
+	const struct run *r = out ? out->run : NULL;
+	struct verdict v = { .fail = false };
+	struct stage st[64];
+	struct console c;
+	size_t events, slen;
+	int nst = 0, ret;
+
+	ret = console_load(cpath, &c);
+	if (ret) {
+		error(cpath, "cannot read the console log", -ret);
+		ret = EXIT_RAPIDO;
+		goto out;
+	}
+	ret = read_file(spath, &sbuf, &slen);
+	if (ret && ret != -ENOENT) {
+		error(spath, "cannot read the status", -ret);
+		ret = EXIT_RAPIDO;
+		goto out;
+	}
+	if (sbuf)
+		nst = status_parse(spath, sbuf, st, ARRAY_SIZE(st));
+	for (int i = 0; i < nst; i++) {
+		if (!strcmp(st[i].name, "result")) {
+			if (!result)
+				result = &st[i];
+		} else if (st[i].code && !failed) {
+			failed = &st[i];
+		}
+	}
+
+	events = scan_markers(&c, cpath, report, sizeof(report));
+	if (!result && !events)
+		print_tail(&c, cpath);
+	if (events)
+		set_reason(&v, "kernel: %s", report);
+	if (failed)
+		set_reason(&v, "%s exited with status %ld", failed->name,
+			   failed->code);
+	if (result && result->code && !failed)
+		set_reason(&v, "the guest reported result %ld", result->code);
+	if (nst < 0)
+		set_reason(&v, "malformed status file %s", spath);
+	if (r && r->end == RUN_TIMEOUT)
+		set_reason(&v, "timeout after %lu s", out->timeout);
+	if (r && r->end == RUN_EXITED && r->wstatus) {
+		char how[96];
+
+		describe_wstatus(r->wstatus, how, sizeof(how));
+		set_reason(&v, "qemu %s", how);
+	}
+	if (!result && nst >= 0 && !(r && r->end == RUN_TIMEOUT))
+		set_reason(&v, "the guest did not report a result");
+
+	if (v.fail)
+		printf("%s: FAIL: %s (console: %s)\n", PROG, v.reason, cpath);
+	else if (out)
+		printf("%s: PASS (%s, %.1f s)\n", PROG, label, out->secs);
+	else
+		printf("%s: PASS (%s)\n", PROG, label);
+	fflush(stdout);
+	ret = v.fail ? EXIT_FAIL : EXIT_PASS;
+	if (results && write_tap(results, st, nst > 0 ? nst : 0, report, &v,
+				 cpath))
+		ret = EXIT_RAPIDO;
+out:
+	free(c.lines);
+	free(c.buf);
+	free(sbuf);
+	free(label);
+	free(cpath);
+	free(spath);
+	return ret;
+}
+
+/* ---- main flow ---- */
+
+/* auto: the cached verdict for this boot and QEMU, else what /dev/kvm says. */
+static const char *accel_choose(const struct opts *o, const char *cache,
+				const char *id, bool *probe)
+{
+	const char *cached;
+	int fd;
+
+	*probe = false;
+	if (!o->accel->probe)
+		return o->accel->name;
+	cached = id ? cache_lookup(cache, id, o->qemu) : NULL;
+	if (cached)
+		return cached;
+	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno != ENOENT)
+			fprintf(stderr, "%s: '/dev/kvm': cannot open: %s; using TCG\n",
+				PROG, strerror(errno));
+		return "tcg";
+	}
+	close(fd);
+	*probe = true;
+	return "kvm";
+}
+
+static int print_argv(const struct opts *o, const struct vm *vm,
+		      const char *accel)
+{
+	struct args a = { 0 };
+
+	build_args(&a, o, vm, accel);
+	for (size_t i = 0; i < a.n; i++)
+		printf("%s\n", a.v[i]);
+	args_free(&a);
+	return fflush(stdout) ? EXIT_RAPIDO : EXIT_PASS;
+}
+
+static int run_vm(const struct opts *o, const struct vm *vm, double t0)
+{
+	char *cache = xasprintf("%s/accel", o->dir);
+	char id[64] = "", why[128];
+	const char *accel;
+	sigset_t mask, oldmask;
+	struct outcome out = { .timeout = o->mode->batch ? o->timeout : 0 };
+	struct run r;
+	int sigfd, ret = EXIT_RAPIDO, fds[3] = { 0 };
+	bool probe, kvm_exited = false;
+
+	if (o->accel->probe && read_boot_id(id, sizeof(id)))
+		goto out_free;
+	accel = accel_choose(o, cache, *id ? id : NULL, &probe);
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, &oldmask);
+	sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	if (sigfd < 0) {
+		error("signalfd", "cannot create", errno);
+		goto out_free;
+	}
+	for (int i = 0; i < 3; i++)
+		fds[i] = fcntl(i, F_GETFL);
+
+	for (;;) {
+		struct args a = { 0 };
+		pid_t pid = -1;
+		int pidfd = -1;
+
+		if (vm_dir_fresh(vm)) {
+			ret = EXIT_RAPIDO;
+			goto out;
+		}
+		build_args(&a, o, vm, accel);
+		ret = qemu_start(o, vm, a.v, &oldmask, &pid, &pidfd);
+		args_free(&a);
+		if (ret) {
+			ret = EXIT_RAPIDO;
+			goto out;
+		}
+		qemu_wait(vm, pid, pidfd, sigfd, out.timeout, probe, &r);
+		/* QEMU may leave our shared stdio non-blocking. */
+		for (int i = 0; i < 3; i++)
+			if (fds[i] >= 0)
+				fcntl(i, F_SETFL, fds[i]);
+		if (r.end == RUN_SIGNAL)
+			break;
+		if (probe && (r.end == RUN_SILENT ||
+			      (r.end == RUN_EXITED && r.wstatus &&
+			       !r.console_seen))) {
+			char how[96];
+
+			if (r.end == RUN_SILENT) {
+				snprintf(why, sizeof(why),
+					 "no console output in %d s",
+					 PROBE_MS / 1000);
+			} else {
+				describe_wstatus(r.wstatus, how, sizeof(how));
+				snprintf(why, sizeof(why), "qemu %s", how);
+			}
+			fprintf(stderr,
+				"%s: KVM did not start the guest (%s); using TCG (cached in %s)\n",
+				PROG, why, cache);
+			cache_store(cache, id, o->qemu, "tcg");
+			kvm_exited = r.end == RUN_EXITED;
+			accel = "tcg";
+			probe = false;
+			continue;
+		}
+		if (probe && r.console_seen)
+			cache_store(cache, id, o->qemu, "kvm");
+		break;
+	}
+
+	if (r.end == RUN_SIGNAL) {
+		fprintf(stderr, "%s: stopped by signal %d (%s); QEMU killed (console: %s)\n",
+			PROG, r.signo, strsignal(r.signo), vm->console);
+		ret = 128 + r.signo;
+		goto out;
+	}
+	if (r.end == RUN_EXITED && r.wstatus && !r.console_seen) {
+		char how[96];
+
+		show_qemu_err(vm);
+		describe_wstatus(r.wstatus, how, sizeof(how));
+		fprintf(stderr, "%s: '%s': failed to start the VM: it %s\n",
+			PROG, o->qemu, how);
+		if (kvm_exited && !cache_store(cache, id, o->qemu, NULL))
+			fprintf(stderr,
+				"%s: QEMU fails with TCG too, so KVM was not the cause: verdict dropped from %s\n",
+				PROG, cache);
+		ret = EXIT_RAPIDO;
+		goto out;
+	}
+	if (r.end == RUN_EXITED && r.wstatus)
+		show_qemu_err(vm);
+	out.run = &r;
+	out.secs = now() - t0;
+	ret = judge(vm->dir, &out, o->results);
+out:
+	close(sigfd);
+	sigprocmask(SIG_SETMASK, &oldmask, NULL);
+out_free:
+	free(cache);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	double t0 = now();
+	struct vm vm = { .lock_fd = -1 };
+	struct sockaddr_un sun;
+	const char *accel;
+	struct opts o;
+	bool probe;
+	char id[64];
+	int ret;
+
+	ret = parse_opts(&o, argc, argv);
+	if (ret)
+		return ret > 0 ? EXIT_PASS : EXIT_RAPIDO;
+	if (o.check)
+		return judge(o.check, NULL, o.results);
+
+	check_input(o.kernel);
+	check_input(o.initrd);
+	if (nerrors)
+		return EXIT_RAPIDO;
+	if (mkdir_p(o.dir) || vm_lock(&o, &vm))
+		return EXIT_RAPIDO;
+	if (strlen(vm.qmp) >= sizeof(sun.sun_path)) {
+		error(vm.qmp, "path too long for a unix socket: use a shorter --dir",
+		      0);
+		return EXIT_RAPIDO;
+	}
+	if (o.print_argv) {
+		char *cache = xasprintf("%s/accel", o.dir);
+
+		accel = accel_choose(&o, cache,
+				     read_boot_id(id, sizeof(id)) ? NULL : id,
+				     &probe);
+		free(cache);
+		return print_argv(&o, &vm, accel);
+	}
+	return run_vm(&o, &vm, t0);
+}

@@ -1,0 +1,528 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Real boots: the simple profile on a real kernel tree, through the batch
+ * runner and through make, in-tree and with O=, and the exit code of every
+ * outcome the runner promises (pass, autorun/X failure, panic, WARN,
+ * timeout, a tree that does not build, a .config that lacks the profile's
+ * needs). After every run the kernel tree's `git status` must be clean.
+ *
+ * RAPIDO_KTREE: a built tree with rapido installed (in-tree build).
+ * RAPIDO_KTREE_O, RAPIDO_OBJTREE_O: the same, built with O=.
+ * Set up by tools/testing/rapido/run_tests.
+ */
+#include <pty.h>
+#include <sys/select.h>
+
+#include "kselftest_harness.h"
+#include "rapido_test.h"
+
+#define BOOT_TIMEOUT	600
+
+static char *read_text(const char *path)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	char chunk[4096];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return NULL;
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		rt_append(&buf, &len, chunk, n);
+	close(fd);
+	if (!buf)
+		buf = strdup("");
+	return buf;
+}
+
+/* Is the work tree of @dir clean (nothing modified, nothing untracked)? */
+static int git_clean(const char *dir, char **status)
+{
+	char *argv[] = { "git", "-C", (char *)dir, "status", "--porcelain",
+			 NULL };
+	struct run r;
+	int clean;
+
+	if (run(&r, argv) || r.status) {
+		*status = strf("git status failed: %s", r.err);
+		run_free(&r);
+		return 0;
+	}
+	clean = !*r.out;
+	*status = strdup(r.out);
+	run_free(&r);
+	return clean;
+}
+
+/*
+ * A planted syntax error is restored from this backup by every setup, so a
+ * test killed half-way cannot leave the tree broken.
+ */
+#define PLANT_FILE	"drivers/misc/lkdtm/core.c"
+
+static int write_whole(const char *path, const char *text, size_t len)
+{
+	char *tmp = strf("%s.rapido-test-tmp", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int ret = 0;
+
+	if (fd < 0) {
+		free(tmp);
+		return -errno;
+	}
+	if (write(fd, text, len) != (ssize_t)len)
+		ret = -EIO;
+	if (close(fd) && !ret)
+		ret = -errno;
+	if (!ret && rename(tmp, path))
+		ret = -errno;
+	if (ret)
+		unlink(tmp);
+	free(tmp);
+	return ret;
+}
+
+/* Put @path back from @backup with its original times, then drop @backup. */
+static int restore_file(const char *path, const char *backup)
+{
+	struct stat st;
+	struct timespec times[2];
+	char *text;
+	int ret;
+
+	if (stat(backup, &st))
+		return errno == ENOENT ? 0 : -errno;
+	text = read_text(backup);
+	if (!text)
+		return -errno;
+	ret = write_whole(path, text, st.st_size);
+	free(text);
+	if (ret)
+		return ret;
+	times[0] = st.st_atim;
+	times[1] = st.st_mtim;
+	if (utimensat(AT_FDCWD, path, times, 0))
+		return -errno;
+	return unlink(backup) ? -errno : 0;
+}
+
+static int copy_with_times(const char *from, const char *to)
+{
+	struct stat st;
+	struct timespec times[2];
+	char *text = read_text(from);
+	int ret;
+
+	if (!text || stat(from, &st))
+		return -errno;
+	ret = write_whole(to, text, st.st_size);
+	free(text);
+	if (ret)
+		return ret;
+	times[0] = st.st_atim;
+	times[1] = st.st_mtim;
+	return utimensat(AT_FDCWD, to, times, 0) ? -errno : 0;
+}
+
+FIXTURE(boot) {
+	const char *ktree;
+	char *krelease;
+	char *plant, *plant_backup;
+	char *config, *config_backup;
+};
+
+FIXTURE_SETUP(boot)
+{
+	char *path;
+
+	self->ktree = getenv("RAPIDO_KTREE");
+	if (!self->ktree || !*self->ktree)
+		SKIP(return, "RAPIDO_KTREE is not set (run_tests sets it)");
+	path = strf("%s/GNUmakefile", self->ktree);
+	if (access(path, R_OK))
+		SKIP(return, "rapido is not installed in %s", self->ktree);
+	free(path);
+	path = strf("%s/include/config/kernel.release", self->ktree);
+	self->krelease = read_text(path);
+	free(path);
+	if (!self->krelease)
+		SKIP(return, "%s is not configured and built", self->ktree);
+	self->krelease[strcspn(self->krelease, "\n")] = '\0';
+
+	self->plant = strf("%s/%s", self->ktree, PLANT_FILE);
+	self->plant_backup = strf("%s/.rapido/test-plant-backup", self->ktree);
+	self->config = strf("%s/.config", self->ktree);
+	self->config_backup = strf("%s/.rapido/test-config-backup", self->ktree);
+	ASSERT_EQ(0, restore_file(self->plant, self->plant_backup));
+	ASSERT_EQ(0, restore_file(self->config, self->config_backup));
+}
+
+FIXTURE_TEARDOWN(boot)
+{
+	char *status;
+
+	if (!self->ktree || !self->plant)
+		return;
+	EXPECT_EQ(0, restore_file(self->plant, self->plant_backup));
+	EXPECT_EQ(0, restore_file(self->config, self->config_backup));
+	EXPECT_TRUE(git_clean(self->ktree, &status))
+		TH_LOG("git status of %s is not clean:\n%s", self->ktree,
+		       status);
+	free(status);
+	free(self->krelease);
+	free(self->plant);
+	free(self->plant_backup);
+	free(self->config);
+	free(self->config_backup);
+}
+
+/* scripts/rapido/rapido-test PROFILE=simple [args...] in the tree. */
+static int rapido_test(struct run *r, const char *dir, const char *a1,
+		       const char *a2)
+{
+	char *argv[] = { "scripts/rapido/rapido-test", "PROFILE=simple",
+			 (char *)a1, (char *)a2, NULL };
+
+	return run_in(r, dir, argv);
+}
+
+static int both_have(const struct run *r, const char *needle)
+{
+	return strstr(r->out, needle) || strstr(r->err, needle);
+}
+
+static void dump(const struct run *r)
+{
+	fprintf(stderr, "--- exit %d after %.1f s\n--- stdout:\n%s\n--- stderr:\n%s\n",
+		r->status, r->secs, r->out, r->err);
+}
+
+TEST_F_TIMEOUT(boot, pass, BOOT_TIMEOUT)
+{
+	struct run r;
+
+	ASSERT_EQ(0, rapido_test(&r, self->ktree, NULL, NULL));
+	EXPECT_EQ(0, r.status) dump(&r);
+	EXPECT_TRUE(both_have(&r, "simple: mounts and modules ok")) dump(&r);
+	EXPECT_TRUE(both_have(&r, "PASS")) dump(&r);
+	run_free(&r);
+}
+
+TEST_F_TIMEOUT(boot, make_x_runs_after_autorun, BOOT_TIMEOUT)
+{
+	char *argv[] = { "make", "-s", "rapido-test", "PROFILE=simple",
+			 "X=uname -r; test -d /sys/kernel && echo X-RAN-OK",
+			 NULL };
+	struct run r;
+	char *line;
+
+	ASSERT_EQ(0, run_in(&r, self->ktree, argv));
+	EXPECT_EQ(0, r.status) dump(&r);
+	EXPECT_TRUE(both_have(&r, "X-RAN-OK")) dump(&r);
+	line = strf("\n%s", self->krelease);
+	EXPECT_TRUE(both_have(&r, line)) dump(&r);
+	free(line);
+	run_free(&r);
+}
+
+TEST_F_TIMEOUT(boot, x_exit_3_fails, BOOT_TIMEOUT)
+{
+	struct run r;
+
+	ASSERT_EQ(0, rapido_test(&r, self->ktree, "X=exit 3", NULL));
+	EXPECT_EQ(1, r.status) dump(&r);
+	EXPECT_TRUE(both_have(&r, "status 3")) dump(&r);
+	run_free(&r);
+}
+
+TEST_F_TIMEOUT(boot, f_script_runs, BOOT_TIMEOUT)
+{
+	char dir[] = "/tmp/rapido-boot-f.XXXXXX";
+	struct run r;
+	char *script, *arg;
+
+	ASSERT_NE(NULL, mkdtemp(dir));
+	script = strf("%s/check.sh", dir);
+	ASSERT_EQ(0, write_file(script, 0755,
+				"echo F-SCRIPT-RAN on $(hostname)\nexit 0\n"));
+	arg = strf("F=%s", script);
+	ASSERT_EQ(0, rapido_test(&r, self->ktree, arg, NULL));
+	EXPECT_EQ(0, r.status) dump(&r);
+	EXPECT_TRUE(both_have(&r, "F-SCRIPT-RAN on rapido")) dump(&r);
+	run_free(&r);
+	free(arg);
+	free(script);
+	rm_rf(dir);
+}
+
+TEST_F_TIMEOUT(boot, panic_fails_with_panic_lines, BOOT_TIMEOUT)
+{
+	struct run r;
+
+	ASSERT_EQ(0, rapido_test(&r, self->ktree,
+				 "X=echo c > /proc/sysrq-trigger", NULL));
+	EXPECT_EQ(1, r.status) dump(&r);
+	EXPECT_TRUE(strstr(r.err, "Kernel panic - not syncing") ||
+		    strstr(r.out, "Kernel panic - not syncing")) dump(&r);
+	run_free(&r);
+}
+
+TEST_F_TIMEOUT(boot, lkdtm_warn_fails, BOOT_TIMEOUT)
+{
+	struct run r;
+
+	ASSERT_EQ(0, rapido_test(&r, self->ktree,
+		"X=echo WARNING > /sys/kernel/debug/provoke-crash/DIRECT; echo X-SURVIVED-WARN",
+		NULL));
+	/* the guest survives a WARN: only the console tells */
+	EXPECT_TRUE(both_have(&r, "X-SURVIVED-WARN")) dump(&r);
+	EXPECT_EQ(1, r.status) dump(&r);
+	EXPECT_TRUE(both_have(&r, "WARNING:")) dump(&r);
+	run_free(&r);
+}
+
+TEST_F_TIMEOUT(boot, timeout_fails_in_time, BOOT_TIMEOUT)
+{
+	struct run r;
+
+	ASSERT_EQ(0, rapido_test(&r, self->ktree, "X=sleep 600",
+				 "TIMEOUT=20"));
+	EXPECT_EQ(1, r.status) dump(&r);
+	EXPECT_TRUE(both_have(&r, "timeout")) dump(&r);
+	/* 20 s of VM plus the up-to-date kbuild check and the cut */
+	EXPECT_GT(90, r.secs) dump(&r);
+	run_free(&r);
+}
+
+TEST_F_TIMEOUT(boot, unknown_profile_is_128, BOOT_TIMEOUT)
+{
+	char *argv[] = { "scripts/rapido/rapido-test", "PROFILE=no-such",
+			 NULL };
+	struct run r;
+
+	ASSERT_EQ(0, run_in(&r, self->ktree, argv));
+	EXPECT_EQ(128, r.status) dump(&r);
+	EXPECT_NE(NULL, strstr(r.err, "unknown profile 'no-such'")) dump(&r);
+	run_free(&r);
+}
+
+TEST_F_TIMEOUT(boot, config_without_needs_is_refused, BOOT_TIMEOUT)
+{
+	char *text, *p, *line_end;
+	struct run r;
+
+	ASSERT_EQ(0, copy_with_times(self->config, self->config_backup));
+	text = read_text(self->config);
+	ASSERT_NE(NULL, text);
+	p = strstr(text, "\nCONFIG_LKDTM=m\n");
+	ASSERT_NE(NULL, p) TH_LOG("%s has no CONFIG_LKDTM=m", self->config);
+	line_end = strchr(p + 1, '\n');
+	memmove(p, line_end, strlen(line_end) + 1);
+	ASSERT_EQ(0, write_whole(self->config, text, strlen(text)));
+	free(text);
+
+	ASSERT_EQ(0, rapido_test(&r, self->ktree, NULL, NULL));
+	EXPECT_EQ(128, r.status) dump(&r);
+	EXPECT_TRUE(both_have(&r, "CONFIG_LKDTM=m")) dump(&r);
+	EXPECT_NE(NULL, strstr(r.err, "make rapido-config PROFILE=simple"))
+		dump(&r);
+	run_free(&r);
+	ASSERT_EQ(0, restore_file(self->config, self->config_backup));
+}
+
+TEST_F_TIMEOUT(boot, syntax_error_is_125, BOOT_TIMEOUT)
+{
+	char *text, *broken;
+	struct run r;
+
+	ASSERT_EQ(0, copy_with_times(self->plant, self->plant_backup));
+	text = read_text(self->plant);
+	ASSERT_NE(NULL, text);
+	broken = strf("%s\nint rapido_planted_syntax_error(\n", text);
+	ASSERT_EQ(0, write_whole(self->plant, broken, strlen(broken)));
+	free(broken);
+	free(text);
+
+	ASSERT_EQ(0, rapido_test(&r, self->ktree, NULL, NULL));
+	EXPECT_EQ(125, r.status) dump(&r);
+	EXPECT_NE(NULL, strstr(r.err, "does not build")) dump(&r);
+	run_free(&r);
+	ASSERT_EQ(0, restore_file(self->plant, self->plant_backup));
+}
+
+TEST_F_TIMEOUT(boot, rapido_config_is_idempotent, BOOT_TIMEOUT)
+{
+	char *argv[] = { "make", "-s", "rapido-config", "PROFILE=simple",
+			 NULL };
+	char *before, *after;
+	struct run r;
+
+	before = read_text(self->config);
+	ASSERT_NE(NULL, before);
+	ASSERT_EQ(0, run_in(&r, self->ktree, argv));
+	EXPECT_EQ(0, r.status) dump(&r);
+	after = read_text(self->config);
+	ASSERT_NE(NULL, after);
+	EXPECT_EQ(0, strcmp(before, after));
+	free(before);
+	free(after);
+	run_free(&r);
+}
+
+TEST_F_TIMEOUT(boot, mixed_goals_and_jobs, BOOT_TIMEOUT)
+{
+	char *argv[] = { "make", "-s", "-j2", "olddefconfig", "rapido-test",
+			 "PROFILE=simple", NULL };
+	struct run r;
+
+	ASSERT_EQ(0, run_in(&r, self->ktree, argv));
+	EXPECT_EQ(0, r.status) dump(&r);
+	EXPECT_TRUE(both_have(&r, "PASS")) dump(&r);
+	run_free(&r);
+}
+
+TEST_F_TIMEOUT(boot, cut_writes_the_image, BOOT_TIMEOUT)
+{
+	char *argv[] = { "make", "-s", "rapido-cut", "PROFILE=simple", NULL };
+	struct run r;
+	struct stat st;
+	char *image;
+
+	ASSERT_EQ(0, run_in(&r, self->ktree, argv));
+	EXPECT_EQ(0, r.status) dump(&r);
+	image = strf("%s/.rapido/images/simple.cpio", self->ktree);
+	ASSERT_EQ(0, stat(image, &st)) TH_LOG("%s: %s", image,
+					      strerror(errno));
+	EXPECT_LT(100000, st.st_size);
+	free(image);
+	run_free(&r);
+}
+
+/*
+ * Interactive boot under a pty: the autorun runs, then a shell whose
+ * controlling tty is the serial console; leaving it powers off.
+ */
+static int pty_expect(int fd, char **buf, size_t *len, const char *needle,
+		      int secs)
+{
+	double end = rt_now() + secs;
+
+	while (!*buf || !strstr(*buf, needle)) {
+		struct timeval tv = { .tv_sec = 1 };
+		char chunk[4096];
+		fd_set set;
+		ssize_t n;
+
+		if (rt_now() > end)
+			return -ETIMEDOUT;
+		FD_ZERO(&set);
+		FD_SET(fd, &set);
+		if (select(fd + 1, &set, NULL, NULL, &tv) <= 0)
+			continue;
+		n = read(fd, chunk, sizeof(chunk));
+		if (n <= 0)
+			return -EIO;
+		rt_append(buf, len, chunk, n);
+	}
+	return 0;
+}
+
+TEST_F_TIMEOUT(boot, boot_gives_a_shell_on_the_console, BOOT_TIMEOUT)
+{
+	char *out = NULL;
+	size_t len = 0;
+	int fd, st;
+	pid_t pid;
+
+	pid = forkpty(&fd, NULL, NULL, NULL);
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		if (chdir(self->ktree))
+			_exit(127);
+		execlp("make", "make", "-s", "rapido-boot", "PROFILE=simple",
+		       (char *)NULL);
+		_exit(127);
+	}
+	/* dash's interactive prompt for root, after the autorun's output */
+	EXPECT_EQ(0, pty_expect(fd, &out, &len, "mounts and modules ok", 300))
+		TH_LOG("no autorun output:\n%s", out);
+	EXPECT_EQ(0, pty_expect(fd, &out, &len, "# ", 60))
+		TH_LOG("no shell prompt:\n%s", out);
+	ASSERT_EQ(12, write(fd, "tty; exit 0\n", 12));
+	EXPECT_EQ(0, pty_expect(fd, &out, &len, "/dev/ttyS0", 60))
+		TH_LOG("the shell has no controlling tty:\n%s", out);
+	pty_expect(fd, &out, &len, "\n-- no such output --", 60);
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	EXPECT_TRUE(WIFEXITED(st));
+	EXPECT_EQ(0, WEXITSTATUS(st)) TH_LOG("output:\n%s", out);
+	close(fd);
+	free(out);
+}
+
+/* O=: the same runs with the output in another directory. */
+FIXTURE(boot_o) {
+	const char *src, *obj;
+};
+
+FIXTURE_SETUP(boot_o)
+{
+	char *path;
+
+	self->src = getenv("RAPIDO_KTREE_O");
+	self->obj = getenv("RAPIDO_OBJTREE_O");
+	if (!self->src || !self->obj || !*self->src || !*self->obj)
+		SKIP(return, "RAPIDO_KTREE_O/RAPIDO_OBJTREE_O are not set");
+	path = strf("%s/arch/x86/boot/bzImage", self->obj);
+	if (access(path, R_OK))
+		SKIP(return, "%s is not built", self->obj);
+	free(path);
+}
+
+FIXTURE_TEARDOWN(boot_o)
+{
+	char *status, *path;
+
+	if (!self->src || !self->obj)
+		return;
+	EXPECT_TRUE(git_clean(self->src, &status))
+		TH_LOG("git status of %s is not clean:\n%s", self->src, status);
+	free(status);
+	/* every output went to the output directory */
+	path = strf("%s/.rapido", self->src);
+	EXPECT_NE(0, access(path, F_OK)) TH_LOG("%s exists", path);
+	free(path);
+}
+
+TEST_F_TIMEOUT(boot_o, make_o_pass, BOOT_TIMEOUT)
+{
+	char *o = strf("O=%s", self->obj);
+	char *argv[] = { "make", "-s", o, "rapido-test", "PROFILE=simple",
+			 NULL };
+	char *log;
+	struct run r;
+
+	ASSERT_EQ(0, run_in(&r, self->src, argv));
+	EXPECT_EQ(0, r.status) dump(&r);
+	EXPECT_TRUE(both_have(&r, "PASS")) dump(&r);
+	log = strf("%s/.rapido/images/simple.cpio", self->obj);
+	EXPECT_EQ(0, access(log, R_OK)) TH_LOG("%s is missing", log);
+	free(log);
+	run_free(&r);
+	free(o);
+}
+
+TEST_F_TIMEOUT(boot_o, make_in_output_dir, BOOT_TIMEOUT)
+{
+	char *argv[] = { "make", "-s", "rapido-test", "PROFILE=simple",
+			 "X=exit 3", NULL };
+	struct run r;
+
+	/* the first O= run wrote a GNUmakefile into the output directory */
+	ASSERT_EQ(0, run_in(&r, self->obj, argv));
+	EXPECT_EQ(2, r.status) dump(&r);
+	EXPECT_TRUE(both_have(&r, "status 3")) dump(&r);
+	run_free(&r);
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,927 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Tests for rapido-vm: the QEMU argv (--print-argv), the vm number lock,
+ * the verdict on crafted console.log/status pairs (--check), option
+ * errors, and whole runs against a fake QEMU (a shell script that plays
+ * the console and the status port): pass, timeout, QEMU that cannot
+ * start, signals, the KVM probe and its cache. One real boot of the
+ * tree's kernel with a busybox /init when RAPIDO_KTREE is set.
+ *
+ * Needs RAPIDO_BIN (rapido-vm); skips otherwise.
+ */
+#include <sys/file.h>
+#include "kselftest_harness.h"
+#include "rapido_test.h"
+
+#define MAX_ARGS	48
+
+/* What the helpers below need of the fixture. */
+struct vm_paths {
+	char *tmp;		/* scratch tree */
+	char *dir;		/* --dir */
+	char *kernel;
+	char *initrd;
+	char *qemu;		/* fake QEMU script */
+	char *bin;		/* rapido-vm */
+};
+
+FIXTURE(vm) {
+	struct vm_paths p;
+};
+
+FIXTURE_SETUP(vm)
+{
+	char tmpl[] = "/tmp/vm_test.XXXXXX";
+	const char *bin = rapido_bin("rapido-vm");
+
+	if (!bin)
+		SKIP(return, "RAPIDO_BIN is not set");
+	self->p.bin = strdup(bin);
+	ASSERT_NE(NULL, mkdtemp(tmpl));
+	self->p.tmp = strdup(tmpl);
+	self->p.dir = strf("%s/.rapido", self->p.tmp);
+	self->p.kernel = strf("%s/bzImage", self->p.tmp);
+	self->p.initrd = strf("%s/initrd.cpio", self->p.tmp);
+	self->p.qemu = strf("%s/fake-qemu", self->p.tmp);
+	ASSERT_EQ(0, write_file(self->p.kernel, 0644, "kernel\n"));
+	ASSERT_EQ(0, write_file(self->p.initrd, 0644, "initrd\n"));
+}
+
+FIXTURE_TEARDOWN(vm)
+{
+	struct stat st;
+
+	if (!self->p.tmp)
+		return;
+	EXPECT_EQ(0, rm_rf(self->p.tmp));
+	EXPECT_NE(0, stat(self->p.tmp, &st));
+}
+
+/*
+ * Run rapido-vm with the fixture's --kernel/--initrd/--dir (unless
+ * @bare) followed by the NULL-terminated @args.
+ */
+static int vm_run(struct vm_paths *p, struct run *r, int bare,
+		  const char *const *args)
+{
+	char *argv[MAX_ARGS];
+	int n = 0;
+
+	argv[n++] = (char *)p->bin;
+	if (!bare) {
+		argv[n++] = "--kernel";
+		argv[n++] = p->kernel;
+		argv[n++] = "--initrd";
+		argv[n++] = p->initrd;
+		argv[n++] = "--dir";
+		argv[n++] = p->dir;
+	}
+	while (*args && n < MAX_ARGS - 1)
+		argv[n++] = (char *)*args++;
+	argv[n] = NULL;
+	return run(r, argv);
+}
+
+#define ARGS(...)	((const char *const[]){ __VA_ARGS__, NULL })
+#define VM_RUN(r, ...)	vm_run(&self->p, r, 0, ARGS(__VA_ARGS__))
+#define VM_RUN_BARE(r, ...) vm_run(&self->p, r, 1, ARGS(__VA_ARGS__))
+/* r.out holds @s, or @s as a whole line */
+#define OUT_HAS(s)	(strstr(r.out, s) != NULL)
+#define OUT_LINE(s)	has_line(r.out, s)
+
+/* The line following the first line equal to @key in @out, or "". */
+static char *line_after(const char *out, const char *key)
+{
+	size_t klen = strlen(key);
+
+	for (const char *s = out; *s; ) {
+		const char *e = strchrnul(s, '\n');
+
+		if ((size_t)(e - s) == klen && !strncmp(s, key, klen) && *e) {
+			const char *v = e + 1;
+
+			return strndup(v, strchrnul(v, '\n') - v);
+		}
+		s = *e ? e + 1 : e;
+	}
+	return strdup("");
+}
+
+/* Is @line one whole line of @out? */
+static int has_line(const char *out, const char *line)
+{
+	size_t len = strlen(line);
+
+	for (const char *s = strstr(out, line); s; s = strstr(s + 1, line))
+		if ((s == out || s[-1] == '\n') &&
+		    (s[len] == '\n' || !s[len]))
+			return 1;
+	return 0;
+}
+
+static char *read_text(const char *path)
+{
+	char *buf = strdup(""), chunk[4096];
+	size_t len = 0;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		free(buf);
+		return NULL;
+	}
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		rt_append(&buf, &len, chunk, n);
+	close(fd);
+	return buf;
+}
+
+/* ---- --print-argv ---- */
+
+TEST_F(vm, argv_microvm_test_mode)
+{
+	char *want = strf("qemu-system-x86_64\n-M\nmicrovm,accel=tcg,acpi=off\n"
+			  "-m\n512\n-smp\n1\n-nodefaults\n-no-user-config\n"
+			  "-display\nnone\n-no-reboot\n-kernel\n%s\n-initrd\n%s\n"
+			  "-append\nconsole=ttyS0 panic=-1 reboot=t rapido.mode=test rapido.vm=1\n"
+			  "-chardev\nstdio,id=con,logfile=%s/vm1/console.log\n"
+			  "-serial\nchardev:con\n-device\nvirtio-serial-device\n"
+			  "-chardev\nfile,id=rstatus,path=%s/vm1/status\n"
+			  "-device\nvirtserialport,chardev=rstatus,name=rapido.status\n"
+			  "-qmp\nunix:%s/vm1/qmp.sock,server=on,wait=off\n",
+			  self->p.kernel, self->p.initrd, self->p.dir,
+			  self->p.dir, self->p.dir);
+	struct run r;
+
+	ASSERT_EQ(0, VM_RUN(&r, "--accel", "tcg", "--print-argv"));
+	EXPECT_EQ(0, r.status);
+	EXPECT_STREQ(want, r.out);
+	EXPECT_STREQ("", r.err);
+	run_free(&r);
+	free(want);
+}
+
+TEST_F(vm, argv_pc_and_q35_use_pci)
+{
+	static const char *const machines[] = { "pc", "q35" };
+
+	for (int i = 0; i < 2; i++) {
+		char *m = strf("%s,accel=kvm", machines[i]);
+		struct run r;
+		char *v;
+
+		ASSERT_EQ(0, VM_RUN(&r, "--machine", machines[i], "--accel",
+				    "kvm", "--print-argv"));
+		EXPECT_EQ(0, r.status);
+		v = line_after(r.out, "-M");
+		EXPECT_STREQ(m, v);
+		free(v);
+		EXPECT_TRUE(OUT_LINE("virtio-serial-pci"));
+		EXPECT_FALSE(OUT_LINE("virtio-serial-device"));
+		EXPECT_TRUE(has_line(r.out,
+			"virtserialport,chardev=rstatus,name=rapido.status"));
+		/* KVM with the default CPU model: -cpu host aborts here */
+		EXPECT_FALSE(OUT_LINE("-cpu"));
+		run_free(&r);
+		free(m);
+	}
+}
+
+TEST_F(vm, argv_boot_mode_console_and_monitor)
+{
+	char *con = strf("stdio,mux=on,signal=off,id=con,logfile=%s/vm1/console.log",
+			 self->p.dir);
+	struct run r;
+	char *v;
+
+	ASSERT_EQ(0, VM_RUN(&r, "--mode", "boot", "--accel", "tcg",
+			    "--print-argv"));
+	EXPECT_EQ(0, r.status);
+	v = line_after(r.out, "-chardev");
+	EXPECT_STREQ(con, v);
+	free(v);
+	v = line_after(r.out, "-mon");
+	EXPECT_STREQ("chardev=con", v);
+	free(v);
+	v = line_after(r.out, "-append");
+	EXPECT_STREQ("console=ttyS0 panic=-1 reboot=t rapido.mode=boot rapido.vm=1",
+		     v);
+	free(v);
+	run_free(&r);
+
+	/* test mode: no monitor on the console */
+	ASSERT_EQ(0, VM_RUN(&r, "--accel", "tcg", "--print-argv"));
+	EXPECT_FALSE(OUT_LINE("-mon"));
+	run_free(&r);
+	free(con);
+}
+
+TEST_F(vm, argv_settings_and_extra_args)
+{
+	struct run r;
+	const char *tail;
+	char *v;
+
+	ASSERT_EQ(0, VM_RUN(&r, "--accel", "tcg", "--mem", "1024", "--cpus",
+			    "2", "--append",
+			    "quiet x=\"a b\"", "--qemu", "/opt/q e/qemu",
+			    "--vm", "7", "--print-argv", "--", "-device",
+			    "foo,bar=1", "two words", "'quoted'"));
+	EXPECT_EQ(0, r.status);
+	EXPECT_EQ(0, strncmp(r.out, "/opt/q e/qemu\n", 14));
+	v = line_after(r.out, "-m");
+	EXPECT_STREQ("1024", v);
+	free(v);
+	v = line_after(r.out, "-smp");
+	EXPECT_STREQ("2", v);
+	free(v);
+	v = line_after(r.out, "-append");
+	EXPECT_STREQ("console=ttyS0 panic=-1 reboot=t rapido.mode=test rapido.vm=7 quiet x=\"a b\"",
+		     v);
+	free(v);
+	/* extra arguments come last, verbatim, one per line */
+	tail = strstr(r.out, ",server=on,wait=off\n");
+	ASSERT_NE(NULL, tail);
+	EXPECT_STREQ(",server=on,wait=off\n-device\nfoo,bar=1\ntwo words\n'quoted'\n",
+		     tail);
+	run_free(&r);
+}
+
+TEST_F(vm, argv_auto_accel_follows_the_cache)
+{
+	char *cache = strf("%s/accel", self->p.dir);
+	char *id = read_text("/proc/sys/kernel/random/boot_id");
+	struct run r;
+	char *v, *text;
+
+	ASSERT_NE(NULL, id);
+	id[strcspn(id, "\n")] = '\0';
+	ASSERT_EQ(0, mkdir(self->p.dir, 0755));
+	/* another QEMU's verdict and a stale boot's do not count */
+	text = strf("%s kvm /other/qemu\n"
+		    "00000000-0000-0000-0000-000000000000 kvm qemu-system-x86_64\n"
+		    "%s tcg qemu-system-x86_64\n", id, id);
+	ASSERT_EQ(0, write_file(cache, 0644, text));
+	free(text);
+	ASSERT_EQ(0, VM_RUN(&r, "--print-argv"));
+	v = line_after(r.out, "-M");
+	EXPECT_STREQ("microvm,accel=tcg,acpi=off", v);
+	free(v);
+	run_free(&r);
+
+	text = strf("%s tcg /other/qemu\n%s kvm qemu-system-x86_64\n", id,
+		    id);
+	ASSERT_EQ(0, write_file(cache, 0644, text));
+	free(text);
+	ASSERT_EQ(0, VM_RUN(&r, "--print-argv"));
+	v = line_after(r.out, "-M");
+	EXPECT_STREQ("microvm,accel=kvm,acpi=off", v);
+	free(v);
+	run_free(&r);
+	free(id);
+	free(cache);
+}
+
+TEST_F(vm, argv_commas_in_paths_are_doubled)
+{
+	char *dir = strf("%s/a,b", self->p.tmp);
+	char *want = strf("file,id=rstatus,path=%s/a,,b/vm1/status",
+			  self->p.tmp);
+	struct run r;
+
+	ASSERT_EQ(0, VM_RUN_BARE(&r, "--kernel", self->p.kernel, "--initrd",
+				 self->p.initrd, "--dir", dir, "--accel", "tcg",
+				 "--print-argv"));
+	EXPECT_EQ(0, r.status);
+	EXPECT_TRUE(OUT_LINE(want));
+	run_free(&r);
+	free(want);
+	free(dir);
+}
+
+/* ---- vm number ---- */
+
+TEST_F(vm, vm_number_skips_a_locked_one)
+{
+	char *lock = strf("%s/vm1.lock", self->p.dir);
+	char *vm2 = strf("stdio,id=con,logfile=%s/vm2/console.log",
+			 self->p.dir);
+	char *vm1 = strf("stdio,id=con,logfile=%s/vm1/console.log",
+			 self->p.dir);
+	struct run r;
+	char *v;
+	int fd;
+
+	ASSERT_EQ(0, mkdir(self->p.dir, 0755));
+	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, flock(fd, LOCK_EX | LOCK_NB));
+
+	ASSERT_EQ(0, VM_RUN(&r, "--accel", "tcg", "--print-argv"));
+	EXPECT_EQ(0, r.status);
+	v = line_after(r.out, "-chardev");
+	EXPECT_STREQ(vm2, v);
+	free(v);
+	EXPECT_TRUE(strstr(r.out, " rapido.vm=2\n") != NULL);
+	run_free(&r);
+
+	/* asking for the held one is an error, not a wait or another vm */
+	ASSERT_EQ(0, VM_RUN(&r, "--vm", "1", "--accel", "tcg",
+			    "--print-argv"));
+	EXPECT_EQ(128, r.status);
+	EXPECT_TRUE(strstr(r.err, "vm1.lock") != NULL);
+	EXPECT_TRUE(strstr(r.err, "in use") != NULL);
+	run_free(&r);
+
+	close(fd);
+	ASSERT_EQ(0, VM_RUN(&r, "--accel", "tcg", "--print-argv"));
+	v = line_after(r.out, "-chardev");
+	EXPECT_STREQ(vm1, v);
+	free(v);
+	run_free(&r);
+	free(vm1);
+	free(vm2);
+	free(lock);
+}
+
+/* ---- --check ---- */
+
+#define STAMP "[    0.812345] "
+
+/* Write DIR/vm1/{console.log,status} (status NULL: none) and judge. */
+static int judge_files(struct vm_paths *p, struct run *r, const char *console,
+		 const char *status)
+{
+	char *vmdir = strf("%s/vm1", p->tmp);
+	char *c = strf("%s/console.log", vmdir);
+	char *s = strf("%s/status", vmdir);
+	int ret;
+
+	mkdir(vmdir, 0755);
+	unlink(s);
+	ret = write_file(c, 0644, console);
+	if (!ret && status)
+		ret = write_file(s, 0644, status);
+	if (!ret)
+		ret = vm_run(p, r, 1, ARGS("--check", vmdir));
+	free(vmdir);
+	free(c);
+	free(s);
+	return ret;
+}
+
+static const char boot_log[] =
+	STAMP "Linux version 6.1.0\r\n"
+	STAMP "Run /init as init process\r\n"
+	"rapido1:/# ok\r\n";
+
+TEST_F(vm, check_pass)
+{
+	struct run r;
+
+	ASSERT_EQ(0, judge_files(&self->p, &r, boot_log,
+				 "modules 0\nautorun 0\nresult 0\n"));
+	EXPECT_EQ(0, r.status);
+	EXPECT_TRUE(OUT_LINE("rapido-vm: PASS (vm1)")) {
+		TH_LOG("stdout: %s", r.out);
+	}
+	run_free(&r);
+}
+
+TEST_F(vm, check_result_3_names_the_stage)
+{
+	struct run r;
+
+	ASSERT_EQ(0, judge_files(&self->p, &r, boot_log,
+			   "modules 0\nautorun 3\nx 0\nresult 3\n"));
+	EXPECT_EQ(1, r.status);
+	EXPECT_TRUE(strstr(r.out,
+			   "rapido-vm: FAIL: autorun exited with status 3 (console: ")
+		    != NULL) {
+		TH_LOG("stdout: %s", r.out);
+	}
+	run_free(&r);
+}
+
+TEST_F(vm, check_panic_lines_are_printed)
+{
+	static const char log[] =
+		STAMP "Run /init as init process\n"
+		STAMP "Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000100\n"
+		STAMP "CPU: 0 PID: 1 Comm: init Not tainted 6.1.0 #1\n"
+		STAMP "Call Trace:\n"
+		STAMP "---[ end Kernel panic - not syncing: Attempted to kill init! ]---\n"
+		"after the end\n";
+	struct run r;
+
+	ASSERT_EQ(0, judge_files(&self->p, &r, log, ""));
+	EXPECT_EQ(1, r.status);
+	EXPECT_TRUE(OUT_LINE(STAMP
+		"Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000100"));
+	EXPECT_TRUE(OUT_LINE(STAMP "Call Trace:"));
+	EXPECT_TRUE(OUT_LINE(STAMP
+		"---[ end Kernel panic - not syncing: Attempted to kill init! ]---"));
+	EXPECT_FALSE(OUT_LINE("after the end"));
+	EXPECT_TRUE(OUT_HAS(
+		"rapido-vm: FAIL: kernel: Kernel panic - not syncing: Attempted to kill init!")) {
+		TH_LOG("stdout: %s", r.out);
+	}
+	run_free(&r);
+}
+
+TEST_F(vm, check_warn_fails_even_with_result_0)
+{
+	static const char log[] =
+		STAMP "Run /init as init process\n"
+		"before the cut\n"
+		STAMP "------------[ cut here ]------------\n"
+		STAMP "WARNING: CPU: 0 PID: 1 at drivers/misc/lkdtm/bugs.c:97 lkdtm_WARNING+0x1b/0x30\n"
+		STAMP "Modules linked in: lkdtm\n"
+		STAMP "RIP: 0010:lkdtm_WARNING+0x1b/0x30\n"
+		STAMP "---[ end trace 0000000000000000 ]---\n"
+		"rapido1:/# after the trace\n";
+	struct run r;
+
+	ASSERT_EQ(0, judge_files(&self->p, &r, log, "autorun 0\nresult 0\n"));
+	EXPECT_EQ(1, r.status);
+	EXPECT_TRUE(OUT_LINE(STAMP "------------[ cut here ]------------"));
+	EXPECT_TRUE(OUT_LINE(STAMP
+		"WARNING: CPU: 0 PID: 1 at drivers/misc/lkdtm/bugs.c:97 lkdtm_WARNING+0x1b/0x30"));
+	EXPECT_TRUE(OUT_LINE(STAMP "RIP: 0010:lkdtm_WARNING+0x1b/0x30"));
+	EXPECT_TRUE(OUT_LINE(STAMP "---[ end trace 0000000000000000 ]---"));
+	EXPECT_FALSE(OUT_LINE("before the cut"));
+	EXPECT_FALSE(OUT_LINE("rapido1:/# after the trace"));
+	EXPECT_TRUE(OUT_HAS(
+		"rapido-vm: FAIL: kernel: WARNING: CPU: 0 PID: 1 at")) {
+		TH_LOG("stdout: %s", r.out);
+	}
+	run_free(&r);
+}
+
+TEST_F(vm, check_reports_at_most_three_events_of_40_lines)
+{
+	char *log = strdup(""), *status = "result 0\n";
+	size_t len = 0;
+	struct run r;
+	int nwarn = 0;
+
+	for (int e = 0; e < 5; e++) {
+		char *l = strf(STAMP "WARNING: CPU: 0 PID: 1 at event %d\n", e);
+
+		rt_append(&log, &len, l, strlen(l));
+		free(l);
+		for (int i = 0; i < 50; i++) {
+			l = strf(STAMP "trace line %d.%d\n", e, i);
+			rt_append(&log, &len, l, strlen(l));
+			free(l);
+		}
+	}
+	ASSERT_EQ(0, judge_files(&self->p, &r, log, status));
+	EXPECT_EQ(1, r.status);
+	for (const char *s = r.out; (s = strstr(s, "WARNING: CPU")); s++)
+		nwarn++;
+	/* three reports, and the reason on the final line */
+	EXPECT_EQ(4, nwarn);
+	EXPECT_TRUE(OUT_LINE(STAMP "trace line 0.38"));
+	EXPECT_FALSE(OUT_LINE(STAMP "trace line 0.39"));
+	EXPECT_FALSE(OUT_LINE(STAMP "WARNING: CPU: 0 PID: 1 at event 3"));
+	run_free(&r);
+	free(log);
+}
+
+TEST_F(vm, check_no_result_prints_the_tail)
+{
+	char *log = strdup(""), *l;
+	size_t len = 0;
+	struct run r;
+
+	for (int i = 0; i < 30; i++) {
+		l = strf(STAMP "line %d\n", i);
+		rt_append(&log, &len, l, strlen(l));
+		free(l);
+	}
+	ASSERT_EQ(0, judge_files(&self->p, &r, log, "modules 0\n"));
+	EXPECT_EQ(1, r.status);
+	EXPECT_TRUE(OUT_HAS(
+		"rapido-vm: FAIL: the guest did not report a result (console: "));
+	EXPECT_TRUE(OUT_LINE(STAMP "line 29"));
+	EXPECT_TRUE(OUT_LINE(STAMP "line 10"));
+	EXPECT_FALSE(OUT_LINE(STAMP "line 9"));
+	run_free(&r);
+
+	/* no status file at all is the same */
+	ASSERT_EQ(0, judge_files(&self->p, &r, log, NULL));
+	EXPECT_EQ(1, r.status);
+	EXPECT_TRUE(strstr(r.out, "did not report a result") != NULL);
+	run_free(&r);
+	free(log);
+}
+
+TEST_F(vm, check_markers_only_at_line_start)
+{
+	static const char log[] =
+		STAMP "Run /init as init process\n"
+		"rapido1:/# echo found BUG: in my test output\n"
+		"userspace says WARNING: not a kernel warning\n"
+		STAMP "random: crng init done, Oops: is only a word here\n";
+	struct run r;
+
+	ASSERT_EQ(0, judge_files(&self->p, &r, log, "autorun 0\nresult 0\n"));
+	EXPECT_EQ(0, r.status) {
+		TH_LOG("stdout: %s", r.out);
+	}
+	run_free(&r);
+
+	/* ... but at line start after a timestamp, or without one, it is */
+	ASSERT_EQ(0, judge_files(&self->p, &r, STAMP
+		"BUG: kernel NULL pointer dereference, address: 0000000000000000\n",
+		"result 0\n"));
+	EXPECT_EQ(1, r.status);
+	run_free(&r);
+	ASSERT_EQ(0, judge_files(&self->p, &r,
+				 "BUG: KASAN: slab-out-of-bounds in foo\n",
+				 "result 0\n"));
+	EXPECT_EQ(1, r.status);
+	run_free(&r);
+}
+
+TEST_F(vm, check_other_markers)
+{
+	static const char *const lines[] = {
+		"INFO: task kworker/0:1:12 blocked for more than 120 seconds.",
+		"rcu: INFO: rcu_sched self-detected stall on CPU",
+		"watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [init:1]",
+		"UBSAN: array-index-out-of-bounds in lib/foo.c:12:3",
+		"general protection fault, probably for non-canonical address 0xdead: 0000 [#1] SMP",
+		"kernel BUG at mm/slub.c:100!",
+		"Oops: 0002 [#1] PREEMPT SMP",
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(lines); i++) {
+		char *log = strf(STAMP "%s\n", lines[i]);
+		struct run r;
+
+		ASSERT_EQ(0, judge_files(&self->p, &r, log, "result 0\n"));
+		EXPECT_EQ(1, r.status) {
+			TH_LOG("not a failure: %s", lines[i]);
+		}
+		run_free(&r);
+		free(log);
+	}
+}
+
+TEST_F(vm, check_bad_status_and_missing_console)
+{
+	char *vmdir = strf("%s/none", self->p.tmp);
+	struct run r;
+
+	ASSERT_EQ(0, judge_files(&self->p, &r, boot_log,
+				 "autorun zero\nresult 0\n"));
+	EXPECT_EQ(1, r.status);
+	EXPECT_TRUE(strstr(r.err, "line 1") != NULL);
+	run_free(&r);
+
+	ASSERT_EQ(0, VM_RUN_BARE(&r, "--check", vmdir));
+	EXPECT_EQ(128, r.status);
+	EXPECT_TRUE(strstr(r.err, "none/console.log") != NULL);
+	run_free(&r);
+	free(vmdir);
+}
+
+/* ---- options ---- */
+
+TEST_F(vm, bad_options_exit_128)
+{
+	struct run r;
+
+	ASSERT_EQ(0, VM_RUN(&r, "--frobnicate"));
+	EXPECT_EQ(128, r.status);
+	EXPECT_TRUE(strstr(r.err, "'--frobnicate': unknown option") != NULL);
+	run_free(&r);
+
+	ASSERT_EQ(0, VM_RUN(&r, "--mem", "lots", "--machine", "arm",
+			    "--timeout", "-1"));
+	EXPECT_EQ(128, r.status);
+	EXPECT_TRUE(strstr(r.err, "'--mem': 'lots'") != NULL);
+	EXPECT_TRUE(strstr(r.err, "'--machine': 'arm'") != NULL);
+	EXPECT_TRUE(strstr(r.err, "'--timeout': '-1'") != NULL);
+	EXPECT_STREQ("", r.out);
+	run_free(&r);
+
+	ASSERT_EQ(0, VM_RUN(&r, "stray"));
+	EXPECT_EQ(128, r.status);
+	EXPECT_TRUE(strstr(r.err, "'stray'") != NULL);
+	run_free(&r);
+
+	ASSERT_EQ(0, VM_RUN_BARE(&r, "--initrd", self->p.initrd));
+	EXPECT_EQ(128, r.status);
+	EXPECT_TRUE(strstr(r.err, "'--kernel': missing") != NULL);
+	EXPECT_TRUE(strstr(r.err, "'--dir': missing") != NULL);
+	run_free(&r);
+}
+
+TEST_F(vm, missing_kernel_file_is_named)
+{
+	char *k = strf("%s/no-bzImage", self->p.tmp);
+	char *want = strf("rapido-vm: '%s': cannot read: No such file or directory\n",
+			  k);
+	struct run r;
+
+	ASSERT_EQ(0, VM_RUN_BARE(&r, "--kernel", k, "--initrd", self->p.initrd,
+				 "--dir", self->p.dir, "--print-argv"));
+	EXPECT_EQ(128, r.status);
+	EXPECT_STREQ(want, r.err);
+	EXPECT_STREQ("", r.out);
+	run_free(&r);
+	free(want);
+	free(k);
+}
+
+/* ---- whole runs with a fake QEMU ---- */
+
+/*
+ * A QEMU stand-in: finds the console log and status paths in its argv,
+ * records its pid, then runs @body with con() writing a console line
+ * (to stdout and the log, as the stdio chardev does) and st() a status
+ * line.
+ */
+static int fake_qemu(struct vm_paths *p, const char *body)
+{
+	char *script = strf("#!/bin/sh\n"
+			    "for a do\n"
+			    "\tcase $a in\n"
+			    "\t*logfile=*) log=${a##*logfile=} ;;\n"
+			    "\tfile,id=rstatus,path=*) st=${a#*path=} ;;\n"
+			    "\t*accel=kvm*) kvm=1 ;;\n"
+			    "\tesac\n"
+			    "done\n"
+			    "echo $$ > \"$0.pid\"\n"
+			    "con() { echo \"$1\"; echo \"$1\" >> \"$log\"; }\n"
+			    "st() { echo \"$1\" >> \"$st\"; }\n"
+			    "%s\n", body);
+	int ret = write_file(p->qemu, 0755, script);
+
+	free(script);
+	return ret;
+}
+
+static const char fake_pass[] =
+	"con '[    0.100000] Linux version 6.1'; st 'autorun 0'; st 'result 0'";
+
+TEST_F(vm, run_pass_with_fresh_vm_dir)
+{
+	char *vmdir = strf("%s/vm1", self->p.dir);
+	char *old = strf("%s/console.log", vmdir);
+	char *tap = strf("%s/r.tap", self->p.tmp), *text;
+	struct run r;
+
+	/* an old failed run must not be judged again */
+	ASSERT_EQ(0, fake_qemu(&self->p, fake_pass));
+	ASSERT_EQ(0, mkdir(self->p.dir, 0755));
+	ASSERT_EQ(0, mkdir(vmdir, 0755));
+	ASSERT_EQ(0, write_file(old, 0644,
+				"Kernel panic - not syncing: old\n"));
+	ASSERT_EQ(0, VM_RUN(&r, "--qemu", self->p.qemu, "--accel", "tcg",
+			    "--results", tap));
+	EXPECT_EQ(0, r.status) {
+		TH_LOG("stdout: %s\nstderr: %s", r.out, r.err);
+	}
+	/* the console is shown live on stdout */
+	EXPECT_TRUE(OUT_LINE("[    0.100000] Linux version 6.1"));
+	EXPECT_TRUE(strstr(r.out, "rapido-vm: PASS (vm1, ") != NULL);
+	text = read_text(tap);
+	ASSERT_NE(NULL, text);
+	EXPECT_EQ(0, strncmp("TAP version 13\nok 1 - autorun\nok 2 - kernel\n"
+			     "ok 3 - run\n1..3\n# console: ", text, 66)) {
+		TH_LOG("TAP: %s", text);
+	}
+	free(text);
+	run_free(&r);
+
+	/* --quiet: only the verdict */
+	ASSERT_EQ(0, VM_RUN(&r, "--qemu", self->p.qemu, "--accel", "tcg",
+			    "--quiet"));
+	EXPECT_EQ(0, r.status);
+	EXPECT_FALSE(OUT_LINE("[    0.100000] Linux version 6.1"));
+	EXPECT_EQ(0, strncmp(r.out, "rapido-vm: PASS (vm1, ", 22));
+	run_free(&r);
+	free(tap);
+	free(old);
+	free(vmdir);
+}
+
+TEST_F(vm, run_timeout_kills_qemu)
+{
+	char *pidf = strf("%s.pid", self->p.qemu), *pid;
+	struct run r;
+
+	ASSERT_EQ(0, fake_qemu(&self->p, "con 'booting'; exec sleep 60"));
+	ASSERT_EQ(0, VM_RUN(&r, "--qemu", self->p.qemu, "--accel", "tcg",
+			    "--quiet", "--timeout", "1"));
+	EXPECT_EQ(1, r.status);
+	EXPECT_TRUE(strstr(r.out, "rapido-vm: FAIL: timeout after 1 s (console: ")
+		    != NULL) {
+		TH_LOG("stdout: %s", r.out);
+	}
+	EXPECT_GT(4.0, r.secs);
+	pid = read_text(pidf);
+	ASSERT_NE(NULL, pid);
+	ASSERT_LT(0, atoi(pid));
+	EXPECT_NE(0, kill(atoi(pid), 0));
+	free(pid);
+	free(pidf);
+	run_free(&r);
+}
+
+TEST_F(vm, run_qemu_that_cannot_start_is_128)
+{
+	struct run r;
+
+	ASSERT_EQ(0, fake_qemu(&self->p,
+		"echo \"qemu: -device nosuch: not a valid device\" >&2; exit 1"));
+	ASSERT_EQ(0, VM_RUN(&r, "--qemu", self->p.qemu, "--accel", "tcg"));
+	EXPECT_EQ(128, r.status);
+	EXPECT_TRUE(strstr(r.err, "qemu: -device nosuch: not a valid device") !=
+		    NULL);
+	EXPECT_TRUE(strstr(r.err, "failed to start the VM") != NULL) {
+		TH_LOG("stderr: %s", r.err);
+	}
+	run_free(&r);
+
+	ASSERT_EQ(0, VM_RUN(&r, "--qemu", "/nonexistent/qemu", "--accel",
+			    "tcg"));
+	EXPECT_EQ(128, r.status);
+	EXPECT_TRUE(strstr(r.err, "'/nonexistent/qemu': cannot execute QEMU") !=
+		    NULL);
+	run_free(&r);
+}
+
+TEST_F(vm, run_qemu_crash_after_boot_is_a_fail)
+{
+	struct run r;
+
+	ASSERT_EQ(0, fake_qemu(&self->p, "con 'booting'; kill -ABRT $$"));
+	ASSERT_EQ(0, VM_RUN(&r, "--qemu", self->p.qemu, "--accel", "tcg",
+			    "--quiet"));
+	EXPECT_EQ(1, r.status);
+	EXPECT_TRUE(OUT_HAS("also: qemu was killed by signal 6") ||
+		    OUT_HAS("FAIL: qemu was killed by signal 6")) {
+		TH_LOG("stdout: %s", r.out);
+	}
+	run_free(&r);
+}
+
+TEST_F(vm, sigterm_kills_qemu_and_exits_143)
+{
+	char *pidf = strf("%s.pid", self->p.qemu), *pid = NULL;
+	int st;
+	pid_t p;
+
+	ASSERT_EQ(0, fake_qemu(&self->p, "con 'booting'; exec sleep 60"));
+	p = fork();
+	ASSERT_LE(0, p);
+	if (!p) {
+		int nul = open("/dev/null", O_RDWR);
+
+		dup2(nul, 1);
+		dup2(nul, 2);
+		execl(self->p.bin, self->p.bin, "--kernel", self->p.kernel,
+		      "--initrd", self->p.initrd, "--dir", self->p.dir, "--qemu",
+		      self->p.qemu, "--accel", "tcg", (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 100 && (!pid || !*pid); i++) {
+		usleep(50000);
+		free(pid);
+		pid = read_text(pidf);
+	}
+	ASSERT_NE(NULL, pid);
+	ASSERT_LT(0, atoi(pid));
+	usleep(100000);
+	kill(p, SIGTERM);
+	ASSERT_EQ(p, waitpid(p, &st, 0));
+	EXPECT_TRUE(WIFEXITED(st));
+	EXPECT_EQ(128 + SIGTERM, WEXITSTATUS(st));
+	EXPECT_NE(0, kill(atoi(pid), 0));
+	free(pid);
+	free(pidf);
+}
+
+TEST_F(vm, kvm_probe_falls_back_to_tcg_and_caches)
+{
+	char *cache = strf("%s/accel", self->p.dir), *text, *want;
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	struct run r;
+
+	if (fd < 0)
+		SKIP(return, "/dev/kvm cannot be opened: no probe");
+	close(fd);
+	/* a KVM that never shows a console byte, a TCG that works */
+	ASSERT_EQ(0, fake_qemu(&self->p, "[ \"$kvm\" ] && exec sleep 60\n"
+			       "con 'tcg boot'; st 'result 0'"));
+	ASSERT_EQ(0, VM_RUN(&r, "--qemu", self->p.qemu, "--quiet"));
+	EXPECT_EQ(0, r.status);
+	want = strf("rapido-vm: KVM did not start the guest (no console output in 3 s); using TCG (cached in %s)\n",
+		    cache);
+	EXPECT_STREQ(want, r.err);
+	free(want);
+	text = read_text(cache);
+	ASSERT_NE(NULL, text);
+	want = strf(" tcg %s\n", self->p.qemu);
+	EXPECT_TRUE(strstr(text, want) != NULL) {
+		TH_LOG("cache: %s", text);
+	}
+	free(want);
+	free(text);
+	run_free(&r);
+
+	/* the cached verdict: no probe, no message, no 3 s */
+	ASSERT_EQ(0, VM_RUN(&r, "--qemu", self->p.qemu, "--quiet"));
+	EXPECT_EQ(0, r.status);
+	EXPECT_STREQ("", r.err);
+	EXPECT_GT(2.5, r.secs);
+	run_free(&r);
+
+	/* a KVM that boots is cached as such */
+	ASSERT_EQ(0, unlink(cache));
+	ASSERT_EQ(0, fake_qemu(&self->p, "[ \"$kvm\" ] || exit 3\n"
+			       "con 'kvm boot'; st 'result 0'"));
+	ASSERT_EQ(0, VM_RUN(&r, "--qemu", self->p.qemu, "--quiet"));
+	EXPECT_EQ(0, r.status);
+	EXPECT_STREQ("", r.err);
+	text = read_text(cache);
+	ASSERT_NE(NULL, text);
+	want = strf(" kvm %s\n", self->p.qemu);
+	EXPECT_TRUE(strstr(text, want) != NULL);
+	free(want);
+	free(text);
+	run_free(&r);
+	free(cache);
+}
+
+/* ---- a real boot (RAPIDO_KTREE, busybox, QEMU) ---- */
+
+static const char busybox_init[] =
+	"#!/bin/busybox sh\n"
+	"/bin/busybox mount -t devtmpfs dev /dev\n"
+	"/bin/busybox mount -t sysfs sys /sys\n"
+	"for p in /sys/class/virtio-ports/*; do\n"
+	"\t[ \"$(/bin/busybox cat $p/name)\" = rapido.status ] &&\n"
+	"\t\t{ echo autorun %d; echo result %d; } > /dev/${p##*/}\n"
+	"done\n"
+	"/bin/busybox sync\n"
+	"/bin/busybox reboot -f\n";
+
+TEST_F(vm, real_boot_reports_through_the_status_port)
+{
+	const char *ktree = getenv("RAPIDO_KTREE");
+	char *gen, *bz, *list, *init, *cpio, *text;
+	struct run r;
+
+	if (!ktree || !*ktree)
+		SKIP(return, "RAPIDO_KTREE is not set");
+	gen = strf("%s/usr/gen_init_cpio", ktree);
+	bz = strf("%s/arch/x86/boot/bzImage", ktree);
+	if (access(gen, X_OK) || access(bz, R_OK) ||
+	    access("/bin/busybox", X_OK))
+		SKIP(return, "needs %s, %s and /bin/busybox", gen, bz);
+	list = strf("%s/list", self->p.tmp);
+	init = strf("%s/init", self->p.tmp);
+	cpio = strf("%s/real.cpio", self->p.tmp);
+	text = strf("dir /dev 755 0 0\ndir /sys 755 0 0\ndir /bin 755 0 0\n"
+		    "nod /dev/console 600 0 0 c 5 1\n"
+		    "file /bin/busybox /bin/busybox 755 0 0\n"
+		    "file /init %s 755 0 0\n", init);
+	ASSERT_EQ(0, write_file(list, 0644, text));
+	free(text);
+	for (int code = 0; code <= 3; code += 3) {
+		char *const argv[] = { "sh", "-c", "\"$0\" \"$1\" > \"$2\"",
+				       gen, list, cpio, NULL };
+
+		text = strf(busybox_init, code, code);
+		ASSERT_EQ(0, write_file(init, 0755, text));
+		free(text);
+		ASSERT_EQ(0, run(&r, argv));
+		ASSERT_EQ(0, r.status) {
+			TH_LOG("%s", r.err);
+		}
+		run_free(&r);
+		ASSERT_EQ(0, VM_RUN_BARE(&r, "--kernel", bz, "--initrd", cpio,
+					 "--dir", self->p.dir, "--accel", "tcg",
+					 "--quiet", "--timeout", "60"));
+		EXPECT_EQ(code ? 1 : 0, r.status) {
+			TH_LOG("stdout: %s\nstderr: %s", r.out, r.err);
+		}
+		if (code)
+			EXPECT_TRUE(strstr(r.out,
+				"FAIL: autorun exited with status 3") != NULL);
+		run_free(&r);
+	}
+	free(cpio);
+	free(init);
+	free(list);
+	free(bz);
+	free(gen);
+}
+
+TEST_HARNESS_MAIN
