@@ -39,7 +39,7 @@ static char *read_text(const char *path)
 /* Is the work tree of @dir clean (nothing modified, nothing untracked)? */
 static int git_clean(const char *dir, char **status)
 {
-	char *argv[] = { "git", "-C", (char *)dir, "status", "--porcelain",
+	char *const argv[] = { "git", "-C", (char *)dir, "status", "--porcelain",
 			 NULL };
 	struct run r;
 	int clean;
@@ -181,7 +181,7 @@ FIXTURE_TEARDOWN(boot)
 static int rapido_test(struct run *r, const char *dir, const char *a1,
 		       const char *a2)
 {
-	char *argv[] = { "scripts/rapido/rapido-test", "PROFILE=simple",
+	char *const argv[] = { "scripts/rapido/rapido-test", "PROFILE=simple",
 			 (char *)a1, (char *)a2, NULL };
 
 	return run_in(r, dir, argv);
@@ -211,7 +211,7 @@ TEST_F_TIMEOUT(boot, pass, BOOT_TIMEOUT)
 
 TEST_F_TIMEOUT(boot, make_x_runs_after_autorun, BOOT_TIMEOUT)
 {
-	char *argv[] = { "make", "-s", "rapido-test", "PROFILE=simple",
+	char *const argv[] = { "make", "-s", "rapido-test", "PROFILE=simple",
 			 "X=uname -r; test -d /sys/kernel && echo X-RAN-OK",
 			 NULL };
 	struct run r;
@@ -297,7 +297,7 @@ TEST_F_TIMEOUT(boot, timeout_fails_in_time, BOOT_TIMEOUT)
 
 TEST_F_TIMEOUT(boot, unknown_profile_is_128, BOOT_TIMEOUT)
 {
-	char *argv[] = { "scripts/rapido/rapido-test", "PROFILE=no-such",
+	char *const argv[] = { "scripts/rapido/rapido-test", "PROFILE=no-such",
 			 NULL };
 	struct run r;
 
@@ -353,7 +353,7 @@ TEST_F_TIMEOUT(boot, syntax_error_is_125, BOOT_TIMEOUT)
 
 TEST_F_TIMEOUT(boot, rapido_config_is_idempotent, BOOT_TIMEOUT)
 {
-	char *argv[] = { "make", "-s", "rapido-config", "PROFILE=simple",
+	char *const argv[] = { "make", "-s", "rapido-config", "PROFILE=simple",
 			 NULL };
 	char *before, *after;
 	struct run r;
@@ -372,7 +372,7 @@ TEST_F_TIMEOUT(boot, rapido_config_is_idempotent, BOOT_TIMEOUT)
 
 TEST_F_TIMEOUT(boot, mixed_goals_and_jobs, BOOT_TIMEOUT)
 {
-	char *argv[] = { "make", "-s", "-j2", "olddefconfig", "rapido-test",
+	char *const argv[] = { "make", "-s", "-j2", "olddefconfig", "rapido-test",
 			 "PROFILE=simple", NULL };
 	struct run r;
 
@@ -384,7 +384,7 @@ TEST_F_TIMEOUT(boot, mixed_goals_and_jobs, BOOT_TIMEOUT)
 
 TEST_F_TIMEOUT(boot, cut_writes_the_image, BOOT_TIMEOUT)
 {
-	char *argv[] = { "make", "-s", "rapido-cut", "PROFILE=simple", NULL };
+	char *const argv[] = { "make", "-s", "rapido-cut", "PROFILE=simple", NULL };
 	struct run r;
 	struct stat st;
 	char *image;
@@ -497,7 +497,7 @@ FIXTURE_TEARDOWN(boot_o)
 TEST_F_TIMEOUT(boot_o, make_o_pass, BOOT_TIMEOUT)
 {
 	char *o = strf("O=%s", self->obj);
-	char *argv[] = { "make", "-s", o, "rapido-test", "PROFILE=simple",
+	char *const argv[] = { "make", "-s", o, "rapido-test", "PROFILE=simple",
 			 NULL };
 	char *log;
 	struct run r;
@@ -514,7 +514,7 @@ TEST_F_TIMEOUT(boot_o, make_o_pass, BOOT_TIMEOUT)
 
 TEST_F_TIMEOUT(boot_o, make_in_output_dir, BOOT_TIMEOUT)
 {
-	char *argv[] = { "make", "-s", "rapido-test", "PROFILE=simple",
+	char *const argv[] = { "make", "-s", "rapido-test", "PROFILE=simple",
 			 "X=exit 3", NULL };
 	struct run r;
 

@@ -1,0 +1,2286 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rapido-cut - cut a newc (cpio) initramfs from rapido manifests
+ *
+ * Reads one or more manifests (bin, file, dir, slink, nod, tree, kmod,
+ * include lines), builds an in-memory image (path -> entry), closes the
+ * dependencies of what it adds (ELF DT_NEEDED/PT_INTERP and #! interpreters
+ * through libelf, kernel modules through libkmod) and writes a newc archive:
+ * sorted, reproducible with SOURCE_DATE_EPOCH, hardlinks stored once, data
+ * of large files 4096-aligned so copy_file_range(2) can share extents.
+ *
+ * Image paths are resolved as they are added: a prefix that is a symlink
+ * on the host becomes the same symlink in the image, so a usr-merged host
+ * gives a usr-merged image.
+ *
+ * Errors are collected (each names the manifest and line) and reported
+ * before exiting 1; with any error no output is written. An output that
+ * already holds the same bytes is found by comparing while generating
+ * and is left alone (mtime too), so make stays quiet.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <glob.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <dirent.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+
+#include <gelf.h>
+#include <libelf.h>
+#include <libkmod.h>
+
+#define PROG		"rapido-cut"
+#define MAX_HOPS	40	/* symlinks followed in one walk, as ELOOP */
+#define MAX_INCLUDE	32	/* include nesting */
+#define ALIGN_MIN	16384	/* files this big get 4096-aligned data */
+#define BLOCK		4096
+#define HDR_LEN		110	/* newc header */
+#define NAME_MAX_LEN	PATH_MAX /* the kernel's limit on namesize */
+
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+
+#define container_of(ptr, type, member) \
+	((type *)((char *)(ptr) - offsetof(type, member)))
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (!p) {
+		fprintf(stderr, PROG ": out of memory\n");
+		exit(1);
+	}
+	return p;
+}
+
+static void *xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (!p) {
+		fprintf(stderr, PROG ": out of memory\n");
+		exit(1);
+	}
+	return p;
+}
+
+static void *xcalloc(size_t n, size_t sz)
+{
+	void *p = calloc(n ? n : 1, sz ? sz : 1);
+
+	if (!p) {
+		fprintf(stderr, PROG ": out of memory\n");
+		exit(1);
+	}
+	return p;
+}
+
+static char *xstrdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+
+	return memcpy(xmalloc(n), s, n);
+}
+
+static char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		fprintf(stderr, PROG ": out of memory\n");
+		exit(1);
+	}
+	return s;
+}
+
+/* Join @dir and @name unless @name is absolute or @dir is ".". */
+static char *path_join(const char *dir, const char *name)
+{
+	while (name[0] == '.' && name[1] == '/')
+		name += 2;
+	if (name[0] == '/' || !dir || !*dir || !strcmp(dir, "."))
+		return xstrdup(name);
+	return xasprintf("%s/%s", dir, name);
+}
+
+static char *dir_of(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	if (!s)
+		return xstrdup(".");
+	if (s == path)
+		return xstrdup("/");
+	return strndup(path, s - path) ?: xstrdup(".");
+}
+
+/* Growable byte buffer. */
+struct sbuf {
+	char *s;
+	size_t len, cap;
+};
+
+static void sbuf_add(struct sbuf *b, const char *p, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		b->cap = (b->len + n + 1) * 2;
+		b->s = xrealloc(b->s, b->cap);
+	}
+	memcpy(b->s + b->len, p, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+static void sbuf_str(struct sbuf *b, const char *s)
+{
+	sbuf_add(b, s, strlen(s));
+}
+
+/* ---- hash table of string keys (chained, intrusive) --------------------- */
+
+struct hnode {
+	struct hnode *next;
+	const char *key;
+	uint32_t hash;
+};
+
+struct htab {
+	struct hnode **b;
+	size_t nb, n;
+};
+
+static uint32_t hash_str(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
+
+static struct hnode *htab_get(const struct htab *t, const char *key)
+{
+	uint32_t h = hash_str(key);
+	struct hnode *n;
+
+	if (!t->nb)
+		return NULL;
+	for (n = t->b[h & (t->nb - 1)]; n; n = n->next)
+		if (n->hash == h && !strcmp(n->key, key))
+			return n;
+	return NULL;
+}
+
+/* Insert @n (its key must stay valid); the key must not be present yet. */
+static void htab_put(struct htab *t, struct hnode *n, const char *key)
+{
+	n->key = key;
+	n->hash = hash_str(key);
+	if (t->n + 1 > t->nb * 3 / 4) {
+		size_t nb = t->nb ? t->nb * 2 : 256;
+		struct hnode **b = xcalloc(nb, sizeof(*b));
+
+		for (size_t i = 0; i < t->nb; i++) {
+			struct hnode *m = t->b[i], *next;
+
+			for (; m; m = next) {
+				next = m->next;
+				m->next = b[m->hash & (nb - 1)];
+				b[m->hash & (nb - 1)] = m;
+			}
+		}
+		free(t->b);
+		t->b = b;
+		t->nb = nb;
+	}
+	n->next = t->b[n->hash & (t->nb - 1)];
+	t->b[n->hash & (t->nb - 1)] = n;
+	t->n++;
+}
+
+static void htab_free(struct htab *t, void (*fn)(struct hnode *))
+{
+	for (size_t i = 0; i < t->nb; i++) {
+		struct hnode *n = t->b[i], *next;
+
+		for (; n; n = next) {
+			next = n->next;
+			fn(n);
+		}
+	}
+	free(t->b);
+	memset(t, 0, sizeof(*t));
+}
+
+/* ---- the image --------------------------------------------------------- */
+
+enum kind { K_DIR, K_FILE, K_SLINK, K_NOD, K_DATA, NR_KINDS };
+
+struct entry {
+	struct hnode node;
+	char *path;		/* absolute image path, no trailing '/' */
+	enum kind kind;
+	mode_t mode;		/* permission bits */
+	bool implicit;		/* dir made as a parent: mode not chosen */
+	bool closed;		/* deps of the host file were added */
+	char *src;		/* K_FILE: host file */
+	dev_t dev;		/* K_FILE: host identity, for hardlinks */
+	ino_t ino;
+	off_t size;
+	time_t mtime;
+	char *target;		/* K_SLINK */
+	char *data;		/* K_DATA */
+	size_t len;
+	char nodtype;		/* K_NOD: 'c' or 'b' */
+	unsigned int major, minor;
+	/* set when the archive is laid out */
+	unsigned int cino, nlink;
+	bool carrier;		/* K_FILE: this link holds the data */
+};
+
+struct define {
+	char *name, *val;
+};
+
+struct manifest {		/* one open manifest (include stack) */
+	const char *path;
+	char *dir;
+	dev_t dev;
+	ino_t ino;
+	unsigned int line;
+	struct manifest *up;
+};
+
+struct hobj {			/* memoised ELF identity of a host path */
+	struct hnode node;
+	char *path;
+	int err;		/* 0, or -errno, or -ENOEXEC: not ELF */
+	unsigned char cls, data;
+	uint16_t mach;
+};
+
+struct modseen {
+	struct hnode node;
+	char *name;
+};
+
+struct cut {
+	struct htab img;
+	struct htab hobjs;
+	struct htab mods;
+	struct define *defs;
+	size_t ndefs;
+	char **ldpath;		/* ld.so.conf dirs, then the defaults */
+	size_t nldpath;
+	bool ldpath_done;
+	const char *moddir, *kver;
+	char *kdir;		/* <moddir>/lib/modules/<kver> */
+	struct kmod_ctx *kctx;
+	int kmod_state;		/* 0: not set up, 1: ready, -1: failed */
+	bool kmod_used;
+	struct sbuf modlist;	/* /rapido/modules */
+	struct manifest *cur;	/* for error locations */
+	char *cwd;
+	bool verbose;
+	bool have_epoch;
+	time_t epoch;
+	unsigned int errors;
+	bool cfr_broken;	/* copy_file_range unsupported here */
+};
+
+static void verror(struct cut *c, const char *fmt, va_list ap)
+{
+	fputs(PROG ": ", stderr);
+	if (c->cur)
+		fprintf(stderr, "%s:%u: ", c->cur->path, c->cur->line);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	c->errors++;
+}
+
+/* Report one error, prefixed with the manifest location if any. */
+static int error(struct cut *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	verror(c, fmt, ap);
+	va_end(ap);
+	return -ECANCELED;	/* "already reported" */
+}
+
+static void note(struct cut *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!c->verbose)
+		return;
+	va_start(ap, fmt);
+	fputs(PROG ": ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+static struct entry *img_get(struct cut *c, const char *path)
+{
+	struct hnode *n = htab_get(&c->img, path);
+
+	return n ? container_of(n, struct entry, node) : NULL;
+}
+
+static struct entry *img_new(struct cut *c, const char *path, enum kind k)
+{
+	struct entry *e = xcalloc(1, sizeof(*e));
+
+	e->path = xstrdup(path);
+	e->kind = k;
+	htab_put(&c->img, &e->node, e->path);
+	return e;
+}
+
+static void entry_free(struct hnode *n)
+{
+	struct entry *e = container_of(n, struct entry, node);
+
+	free(e->path);
+	free(e->src);
+	free(e->target);
+	free(e->data);
+	free(e);
+}
+
+/*
+ * Resolve image path @path: every component but the last (all of them
+ * with @follow_last) is found in the image (symlinks followed inside the
+ * image), else replicated from a host symlink at the same path and
+ * followed, else made a directory. *@res is the resolved path of the last
+ * component (with @follow_last: of the directory). Returns 0 or -errno.
+ */
+static int img_walk(struct cut *c, const char *path, bool follow_last,
+		    char **res)
+{
+	char *pend = xstrdup(path), *p = pend;
+	char cur[PATH_MAX] = "", cand[PATH_MAX], tgt[PATH_MAX];
+	size_t clen = 0;
+	int hops = 0, err = 0;
+
+	*res = NULL;
+	for (;;) {
+		const char *comp, *q;
+		struct entry *e;
+		struct stat st;
+		bool last;
+		char *np;
+		ssize_t n;
+
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		comp = p;
+		p += strcspn(p, "/");
+		if (*p)
+			*p++ = '\0';
+		for (q = p; *q == '/'; q++)
+			;
+		last = !*q;
+		if (!strcmp(comp, "."))
+			continue;
+		if (!strcmp(comp, "..")) {
+			while (clen && cur[--clen] != '/')
+				;
+			cur[clen] = '\0';
+			continue;
+		}
+		if (clen + 1 + strlen(comp) >= sizeof(cand)) {
+			err = -ENAMETOOLONG;
+			break;
+		}
+		snprintf(cand, sizeof(cand), "%s/%s", cur, comp);
+		if (last && !follow_last) {
+			*res = xstrdup(cand);
+			break;
+		}
+		e = img_get(c, cand);
+		if (!e && !lstat(cand, &st) && S_ISLNK(st.st_mode)) {
+			n = readlink(cand, tgt, sizeof(tgt) - 1);
+			if (n < 0) {
+				err = -errno;
+				break;
+			}
+			tgt[n] = '\0';
+			e = img_new(c, cand, K_SLINK);
+			e->target = xstrdup(tgt);
+			e->mode = 0777;
+		} else if (!e) {
+			e = img_new(c, cand, K_DIR);
+			e->mode = 0755;
+			e->implicit = true;
+		}
+		if (e->kind == K_DIR) {
+			clen = strlen(cand);
+			memcpy(cur, cand, clen + 1);
+			continue;
+		}
+		if (e->kind != K_SLINK) {
+			err = -ENOTDIR;
+			break;
+		}
+		if (++hops > MAX_HOPS) {
+			err = -ELOOP;
+			break;
+		}
+		np = xasprintf("%s/%s", e->target, p);
+		free(pend);
+		pend = p = np;
+		if (e->target[0] == '/') {
+			clen = 0;
+			cur[0] = '\0';
+		}
+	}
+	free(pend);
+	if (!err && !*res) {
+		if (!follow_last)
+			return -EINVAL;	/* no last component ("/", "x/..") */
+		*res = xstrdup(clen ? cur : "/");
+	}
+	return err;
+}
+
+/*
+ * Is @e (already in the image) the same as the wanted @w? Each kind has
+ * its own rule; the caller reports a conflict otherwise.
+ */
+static bool same_file(const struct entry *e, const struct entry *w)
+{
+	return e->dev == w->dev && e->ino == w->ino && e->mode == w->mode;
+}
+
+static bool same_slink(const struct entry *e, const struct entry *w)
+{
+	return !strcmp(e->target, w->target);
+}
+
+static bool same_nod(const struct entry *e, const struct entry *w)
+{
+	return e->nodtype == w->nodtype && e->major == w->major &&
+	       e->minor == w->minor && e->mode == w->mode;
+}
+
+/* --list: the fields after "<kind> <path>" */
+static void list_mode(const struct entry *e)
+{
+	printf(" %04o\n", (unsigned int)e->mode);
+}
+
+static void list_file(const struct entry *e)
+{
+	printf(" %04o %s\n", (unsigned int)e->mode, e->src);
+}
+
+static void list_slink(const struct entry *e)
+{
+	printf(" %s\n", e->target);
+}
+
+static void list_nod(const struct entry *e)
+{
+	printf(" %04o %c %u %u\n", (unsigned int)e->mode, e->nodtype,
+	       e->major, e->minor);
+}
+
+static const struct kind_ops {
+	const char *name;
+	mode_t type;		/* S_IFMT bits (a 'b' nod: S_IFBLK) */
+	/* NULL: never the same (K_DIR has its own rule in img_add_dir) */
+	bool (*same)(const struct entry *e, const struct entry *w);
+	void (*list)(const struct entry *e);
+} kinds[NR_KINDS] = {
+	[K_DIR] = { .name = "dir", .type = S_IFDIR, .list = list_mode },
+	[K_FILE] = { .name = "file", .type = S_IFREG, .same = same_file,
+		     .list = list_file },
+	[K_SLINK] = { .name = "slink", .type = S_IFLNK, .same = same_slink,
+		      .list = list_slink },
+	[K_NOD] = { .name = "nod", .type = S_IFCHR, .same = same_nod,
+		    .list = list_nod },
+	[K_DATA] = { .name = "data", .type = S_IFREG, .list = list_mode },
+};
+
+static int conflict(struct cut *c, const struct entry *e,
+		    const struct entry *w)
+{
+	if (e->kind != w->kind)
+		return error(c, "'%s': already in the image as a %s, not a %s",
+			     e->path, kinds[e->kind].name, kinds[w->kind].name);
+	switch (e->kind) {
+	case K_FILE:
+		return error(c, "'%s': already in the image from '%s' (%04o), not '%s' (%04o)",
+			     e->path, e->src, (unsigned int)e->mode, w->src,
+			     (unsigned int)w->mode);
+	case K_SLINK:
+		return error(c, "'%s': already a symlink to '%s', not '%s'",
+			     e->path, e->target, w->target);
+	case K_DIR:
+		return error(c, "'%s': already a dir with mode %04o, not %04o",
+			     e->path, (unsigned int)e->mode,
+			     (unsigned int)w->mode);
+	default:
+		return error(c, "'%s': already in the image as a different %s",
+			     e->path, kinds[e->kind].name);
+	}
+}
+
+static int walk_error(struct cut *c, const char *path, int err)
+{
+	return error(c, "'%s': cannot place in the image: %s", path,
+		     strerror(-err));
+}
+
+/* Add a directory (all its parents too); @implicit: keep an earlier mode. */
+static int img_add_dir(struct cut *c, const char *dest, mode_t mode,
+		       bool implicit)
+{
+	struct entry *e, w = { .kind = K_DIR, .mode = mode };
+	char *res;
+	int err = img_walk(c, dest, true, &res);
+
+	if (err)
+		return walk_error(c, dest, err);
+	e = img_get(c, res);
+	free(res);
+	if (!e || implicit)	/* the root is not in the archive */
+		return 0;
+	if (e->implicit) {
+		e->mode = mode;
+		e->implicit = false;
+		return 0;
+	}
+	return e->mode == mode ? 0 : conflict(c, e, &w);
+}
+
+/*
+ * Add a non-directory entry like @w at image path @dest. *@out is the
+ * entry (new, or the identical one already there). Returns 0 or an error
+ * already reported.
+ */
+static int img_add(struct cut *c, const char *dest, const struct entry *w,
+		   struct entry **out)
+{
+	struct entry *e;
+	char *res;
+	int err = img_walk(c, dest, false, &res);
+
+	if (err)
+		return walk_error(c, dest, err);
+	e = img_get(c, res);
+	if (e) {
+		free(res);
+		if (e->kind != w->kind || !kinds[e->kind].same ||
+		    !kinds[e->kind].same(e, w))
+			return conflict(c, e, w);
+		if (out)
+			*out = e;
+		return 0;
+	}
+	e = img_new(c, res, w->kind);
+	free(res);
+	e->mode = w->mode;
+	e->src = w->src ? xstrdup(w->src) : NULL;
+	e->dev = w->dev;
+	e->ino = w->ino;
+	e->size = w->size;
+	e->mtime = w->mtime;
+	e->target = w->target ? xstrdup(w->target) : NULL;
+	if (w->data) {
+		e->data = xmalloc(w->len);
+		memcpy(e->data, w->data, w->len);
+	}
+	e->len = w->len;
+	e->nodtype = w->nodtype;
+	e->major = w->major;
+	e->minor = w->minor;
+	if (out)
+		*out = e;
+	return 0;
+}
+
+/* Add host file @src (stat @st, following links) at image path @dest. */
+static int img_add_file(struct cut *c, const char *dest, const char *src,
+			const struct stat *st, mode_t mode, struct entry **out)
+{
+	struct entry w = {
+		.kind = K_FILE,
+		.mode = mode,
+		.src = (char *)src,
+		.dev = st->st_dev,
+		.ino = st->st_ino,
+		.size = st->st_size,
+		.mtime = st->st_mtime,
+	};
+
+	if (!S_ISREG(st->st_mode))
+		return error(c, "'%s': not a regular file", src);
+	if (st->st_size > UINT32_MAX)
+		return error(c, "'%s': too big for a newc archive (4 GiB max)",
+			     src);
+	return img_add(c, dest, &w, out);
+}
+
+static int img_add_slink(struct cut *c, const char *dest, const char *target)
+{
+	struct entry w = { .kind = K_SLINK, .mode = 0777,
+			   .target = (char *)target };
+
+	return img_add(c, dest, &w, NULL);
+}
+
+/* ---- ELF and #! closure ------------------------------------------------- */
+
+struct elfinfo {
+	unsigned char cls, data;
+	uint16_t mach;
+	char *interp;
+	char **needed;
+	size_t nneeded;
+	char *rpath, *runpath;
+	char *origin;		/* directory of the object */
+};
+
+static void elfinfo_free(struct elfinfo *ei)
+{
+	for (size_t i = 0; i < ei->nneeded; i++)
+		free(ei->needed[i]);
+	free(ei->needed);
+	free(ei->interp);
+	free(ei->rpath);
+	free(ei->runpath);
+	free(ei->origin);
+	memset(ei, 0, sizeof(*ei));
+}
+
+/* Class, data encoding and machine of @path, memoised (hits and misses). */
+static const struct hobj *elf_ident(struct cut *c, const char *path)
+{
+	struct hnode *n = htab_get(&c->hobjs, path);
+	unsigned char h[20];
+	struct hobj *o;
+	int fd;
+
+	if (n)
+		return container_of(n, struct hobj, node);
+	o = xcalloc(1, sizeof(*o));
+	o->path = xstrdup(path);
+	htab_put(&c->hobjs, &o->node, o->path);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		o->err = -errno;
+		return o;
+	}
+	if (pread(fd, h, sizeof(h), 0) != sizeof(h) ||
+	    memcmp(h, ELFMAG, SELFMAG)) {
+		o->err = -ENOEXEC;
+	} else {
+		o->cls = h[EI_CLASS];
+		o->data = h[EI_DATA];
+		o->mach = o->data == ELFDATA2MSB ? h[18] << 8 | h[19] :
+						   h[19] << 8 | h[18];
+	}
+	close(fd);
+	return o;
+}
+
+static void hobj_free(struct hnode *n)
+{
+	struct hobj *o = container_of(n, struct hobj, node);
+
+	free(o->path);
+	free(o);
+}
+
+static char *elf_str(Elf *elf, size_t strndx, GElf_Xword off)
+{
+	const char *s = elf_strptr(elf, strndx, off);
+
+	return s ? xstrdup(s) : NULL;
+}
+
+/* Read PT_INTERP, DT_NEEDED, DT_RPATH and DT_RUNPATH of @path. */
+static int elf_read(struct cut *c, const char *path, struct elfinfo *ei)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Ehdr eh;
+	size_t nph;
+	int fd, err = 0;
+	Elf *elf;
+
+	memset(ei, 0, sizeof(*ei));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return error(c, "'%s': %s", path, strerror(errno));
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf || elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh) ||
+	    elf_getphdrnum(elf, &nph)) {
+		err = error(c, "'%s': cannot read ELF: %s", path,
+			    elf_errmsg(-1));
+		goto out;
+	}
+	ei->cls = eh.e_ident[EI_CLASS];
+	ei->data = eh.e_ident[EI_DATA];
+	ei->mach = eh.e_machine;
+	ei->origin = dir_of(path);
+	for (size_t i = 0; i < nph; i++) {
+		GElf_Phdr ph;
+		Elf_Data *d;
+
+		if (!gelf_getphdr(elf, i, &ph) || ph.p_type != PT_INTERP)
+			continue;
+		d = elf_getdata_rawchunk(elf, ph.p_offset, ph.p_filesz,
+					 ELF_T_BYTE);
+		if (!d || !d->d_size) {
+			err = error(c, "'%s': bad PT_INTERP: %s", path,
+				    elf_errmsg(-1));
+			goto out;
+		}
+		ei->interp = strndup(d->d_buf, d->d_size);
+	}
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *d;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNAMIC)
+			continue;
+		d = elf_getdata(scn, NULL);
+		for (size_t i = 0; d && sh.sh_entsize &&
+		     i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Dyn dyn;
+			char *s;
+
+			if (!gelf_getdyn(d, i, &dyn) || dyn.d_tag == DT_NULL)
+				break;
+			if (dyn.d_tag != DT_NEEDED && dyn.d_tag != DT_RPATH &&
+			    dyn.d_tag != DT_RUNPATH)
+				continue;
+			s = elf_str(elf, sh.sh_link, dyn.d_un.d_val);
+			if (!s) {
+				err = error(c, "'%s': bad dynamic string: %s",
+					    path, elf_errmsg(-1));
+				goto out;
+			}
+			if (dyn.d_tag == DT_NEEDED) {
+				ei->needed = xrealloc(ei->needed,
+						      (ei->nneeded + 1) *
+						      sizeof(*ei->needed));
+				ei->needed[ei->nneeded++] = s;
+			} else if (dyn.d_tag == DT_RPATH) {
+				free(ei->rpath);
+				ei->rpath = s;
+			} else {
+				free(ei->runpath);
+				ei->runpath = s;
+			}
+		}
+	}
+out:
+	elf_end(elf);
+	close(fd);
+	if (err)
+		elfinfo_free(ei);
+	return err;
+}
+
+static void ldconf_add(struct cut *c, const char *dir)
+{
+	c->ldpath = xrealloc(c->ldpath,
+			     (c->nldpath + 1) * sizeof(*c->ldpath));
+	c->ldpath[c->nldpath++] = xstrdup(dir);
+}
+
+/* Parse an ld.so.conf file: directories, `include GLOB` (relative: /etc). */
+static void ldconf_parse(struct cut *c, const char *path, int depth)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	FILE *f;
+
+	if (depth > MAX_INCLUDE)
+		return;
+	f = fopen(path, "re");
+	if (!f)
+		return;		/* no ld.so.conf: the defaults only */
+	while (getline(&line, &cap, f) > 0) {
+		char *s = line, *e;
+
+		s[strcspn(s, "#\n")] = '\0';
+		while (isspace((unsigned char)*s))
+			s++;
+		for (e = s + strlen(s); e > s && isspace((unsigned char)e[-1]);)
+			*--e = '\0';
+		if (!*s || !strncmp(s, "hwcap", 5))
+			continue;
+		if (!strncmp(s, "include", 7) && isspace((unsigned char)s[7])) {
+			char *pat;
+			glob_t g;
+
+			for (s += 8; isspace((unsigned char)*s); s++)
+				;
+			pat = path_join("/etc", s);
+			if (!glob(pat, 0, NULL, &g))
+				for (size_t i = 0; i < g.gl_pathc; i++)
+					ldconf_parse(c, g.gl_pathv[i],
+						     depth + 1);
+			globfree(&g);
+			free(pat);
+			continue;
+		}
+		ldconf_add(c, s);
+	}
+	free(line);
+	fclose(f);
+}
+
+static void ldpath_load(struct cut *c)
+{
+	static const char *const defaults[] = {
+		"/lib64", "/usr/lib64", "/lib", "/usr/lib",
+	};
+
+	if (c->ldpath_done)
+		return;
+	c->ldpath_done = true;
+	ldconf_parse(c, "/etc/ld.so.conf", 0);
+	for (size_t i = 0; i < ARRAY_SIZE(defaults); i++)
+		ldconf_add(c, defaults[i]);
+}
+
+static bool ident_match(const struct hobj *o, const struct elfinfo *ei)
+{
+	return !o->err && o->cls == ei->cls && o->data == ei->data &&
+	       o->mach == ei->mach;
+}
+
+/*
+ * Expand $ORIGIN, $LIB, $PLATFORM (also as ${...}) in one path entry of
+ * an object of class @cls.
+ */
+static char *dst_expand(const char *s, size_t n, const char *origin,
+			unsigned char cls)
+{
+	static struct utsname uts;
+	const struct {
+		const char *token;
+		const char *val;
+	} dst[] = {
+		{ "$ORIGIN", origin }, { "${ORIGIN}", origin },
+		{ "$LIB", cls == ELFCLASS64 ? "lib64" : "lib" },
+		{ "${LIB}", cls == ELFCLASS64 ? "lib64" : "lib" },
+		{ "$PLATFORM", uts.machine }, { "${PLATFORM}", uts.machine },
+	};
+	struct sbuf b = { 0 };
+
+	if (!uts.machine[0])
+		uname(&uts);
+
+	sbuf_add(&b, "", 0);
+	for (size_t i = 0; i < n;) {
+		size_t k, tl = 0;
+
+		for (k = 0; s[i] == '$' && k < ARRAY_SIZE(dst);
+		     k++) {
+			tl = strlen(dst[k].token);
+			if (tl <= n - i && !strncmp(s + i, dst[k].token, tl) &&
+			    (dst[k].token[1] == '{' || i + tl == n ||
+			     !isalnum((unsigned char)s[i + tl])))
+				break;
+		}
+		if (s[i] == '$' && k < ARRAY_SIZE(dst)) {
+			sbuf_str(&b, dst[k].val);
+			i += tl;
+		} else {
+			sbuf_add(&b, s + i++, 1);
+		}
+	}
+	return b.s;
+}
+
+/* Search a ':' separated @list for @name matching @ei. */
+static char *search_list(struct cut *c, const char *list, const char *name,
+			 const struct elfinfo *ei, const char *origin)
+{
+	for (const char *s = list; s && *s;) {
+		size_t n = strcspn(s, ":");
+		char *dir, *cand;
+
+		if (n) {
+			dir = dst_expand(s, n, origin, ei->cls);
+			cand = path_join(dir, name);
+			free(dir);
+			if (ident_match(elf_ident(c, cand), ei))
+				return cand;
+			free(cand);
+		}
+		s += n + (s[n] == ':');
+	}
+	return NULL;
+}
+
+/* Find DT_NEEDED @name of object @ei as ld.so would; NULL if not found. */
+static char *find_lib(struct cut *c, const char *name,
+		      const struct elfinfo *ei, const struct elfinfo *exe)
+{
+	char *p = NULL;
+
+	if (strchr(name, '/'))
+		return xstrdup(name);
+	if (!ei->runpath) {
+		p = search_list(c, ei->rpath, name, ei, ei->origin);
+		if (!p && exe && exe != ei && !exe->runpath)
+			p = search_list(c, exe->rpath, name, ei, exe->origin);
+	}
+	if (!p)
+		p = search_list(c, ei->runpath, name, ei, ei->origin);
+	ldpath_load(c);
+	for (size_t i = 0; !p && i < c->nldpath; i++) {
+		char *cand = path_join(c->ldpath[i], name);
+
+		if (ident_match(elf_ident(c, cand), ei))
+			p = cand;
+		else
+			free(cand);
+	}
+	return p;
+}
+
+static int add_host(struct cut *c, const char *path, const struct elfinfo *exe,
+		    int hops);
+
+/*
+ * Add what host file @path needs: for ELF its interpreter and libraries,
+ * for a #! script (if @scripts) its interpreter.
+ */
+static int close_deps(struct cut *c, const char *path,
+		      const struct elfinfo *exe, bool scripts)
+{
+	char head[256], *nl;
+	struct elfinfo ei;
+	ssize_t n;
+	int fd, err = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return error(c, "'%s': %s", path, strerror(errno));
+	n = pread(fd, head, sizeof(head) - 1, 0);
+	close(fd);
+	if (n < 0)
+		return error(c, "'%s': %s", path, strerror(errno));
+	head[n] = '\0';
+	if (n >= 2 && head[0] == '#' && head[1] == '!') {
+		char *s = head + 2;
+
+		if (!scripts)
+			return 0;
+		nl = memchr(head, '\n', n);
+		if (!nl)
+			return error(c, "'%s': #! line longer than %zu bytes",
+				     path, sizeof(head) - 2);
+		*nl = '\0';
+		s += strspn(s, " \t");
+		s[strcspn(s, " \t")] = '\0';
+		if (*s != '/')
+			return error(c, "'%s': #! interpreter '%s' is not an absolute path",
+				     path, s);
+		err = add_host(c, s, NULL, 0);
+		return err == -ENOENT ?
+		       error(c, "'%s': interpreter '%s': %s", path, s,
+			     strerror(ENOENT)) : err;
+	}
+	if (n < SELFMAG || memcmp(head, ELFMAG, SELFMAG))
+		return 0;
+	err = elf_read(c, path, &ei);
+	if (err)
+		return err;
+	if (!exe)
+		exe = &ei;
+	if (ei.interp) {
+		int e = add_host(c, ei.interp, NULL, 0);
+
+		if (e == -ENOENT)
+			e = error(c, "'%s': interpreter '%s': %s", path,
+				  ei.interp, strerror(ENOENT));
+		err = err ?: e;
+	}
+	for (size_t i = 0; i < ei.nneeded; i++) {
+		char *lib = find_lib(c, ei.needed[i], &ei, exe);
+		int e;
+
+		if (!lib) {
+			err = error(c, "'%s': needs '%s': not found in its RPATH/RUNPATH, ld.so.conf or /lib64:/usr/lib64:/lib:/usr/lib",
+				    path, ei.needed[i]);
+			continue;
+		}
+		e = add_host(c, lib, exe, 0);
+		if (e == -ENOENT)
+			e = error(c, "'%s': needs '%s': %s", path, lib,
+				  strerror(ENOENT));
+		err = err ?: e;
+		free(lib);
+	}
+	elfinfo_free(&ei);
+	return err;
+}
+
+/*
+ * Add host file @path at the same image path, with its deps. A symlink
+ * is added as a symlink and its target added too. Returns 0, -ENOENT (not
+ * reported: the caller knows why it wanted the file) or a reported error.
+ */
+static int add_host(struct cut *c, const char *path, const struct elfinfo *exe,
+		    int hops)
+{
+	char tgt[PATH_MAX];
+	struct entry *e;
+	struct stat st;
+	ssize_t n;
+	char *next, *dir;
+	int err;
+
+	if (lstat(path, &st))
+		return errno == ENOENT ? -ENOENT :
+		       error(c, "'%s': %s", path, strerror(errno));
+	if (S_ISDIR(st.st_mode))
+		return error(c, "'%s': is a directory (use tree or dir)",
+			     path);
+	if (!S_ISLNK(st.st_mode)) {
+		err = img_add_file(c, path, path, &st, st.st_mode & 07777, &e);
+		if (err || e->closed)
+			return err;
+		e->closed = true;
+		return close_deps(c, path, exe, true);
+	}
+	if (++hops > MAX_HOPS)
+		return error(c, "'%s': %s", path, strerror(ELOOP));
+	n = readlink(path, tgt, sizeof(tgt) - 1);
+	if (n < 0)
+		return error(c, "'%s': %s", path, strerror(errno));
+	tgt[n] = '\0';
+	err = img_add_slink(c, path, tgt);
+	if (err)
+		return err;
+	dir = dir_of(path);
+	next = path_join(dir, tgt);
+	free(dir);
+	err = add_host(c, next, exe, hops);
+	if (err == -ENOENT)
+		err = error(c, "'%s': dangling symlink to '%s'", path, tgt);
+	free(next);
+	return err;
+}
+
+/* ---- kernel modules ----------------------------------------------------- */
+
+static const char *const mod_index[] = {
+	"modules.dep", "modules.dep.bin", "modules.alias",
+	"modules.alias.bin", "modules.softdep", "modules.symbols",
+	"modules.symbols.bin", "modules.builtin", "modules.builtin.bin",
+	"modules.builtin.alias.bin", "modules.builtin.modinfo",
+	"modules.order", "modules.devname",
+};
+
+/* Add host file @src at /lib/modules/<kver>/<rel>; *@ipath: image path. */
+static int mod_add_file(struct cut *c, const char *src, const char *rel,
+			char **ipath)
+{
+	struct stat st;
+	char *dest;
+	int err;
+
+	if (stat(src, &st))
+		return error(c, "'%s': %s", src, strerror(errno));
+	dest = xasprintf("/lib/modules/%s/%s", c->kver, rel);
+	err = img_add_file(c, dest, src, &st, st.st_mode & 07777, NULL);
+	if (ipath && !err)
+		*ipath = dest;
+	else
+		free(dest);
+	return err;
+}
+
+static int kmod_setup(struct cut *c, const char *name)
+{
+	static const char *const null_config[] = { NULL };
+	struct stat st;
+	int err;
+
+	if (c->kmod_state)
+		return c->kmod_state > 0 ? 0 : -ECANCELED;	/* reported */
+	c->kmod_state = -1;
+	if (!c->moddir || !c->kver)
+		return error(c, "kmod '%s': needs --moddir and --kver", name);
+	c->kdir = xasprintf("%s/lib/modules/%s", c->moddir, c->kver);
+	if (stat(c->kdir, &st))
+		return error(c, "kmod '%s': '%s': %s (run make modules_install INSTALL_MOD_PATH=%s)",
+			     name, c->kdir, strerror(errno), c->moddir);
+	c->kctx = kmod_new(c->kdir, null_config);
+	if (!c->kctx)
+		return error(c, "'%s': cannot create a libkmod context",
+			     c->kdir);
+	err = kmod_load_resources(c->kctx);
+	if (err < 0)
+		return error(c, "'%s': cannot load the module indexes: %s (run depmod -b %s %s)",
+			     c->kdir, strerror(-err), c->moddir, c->kver);
+	for (size_t i = 0; i < ARRAY_SIZE(mod_index); i++) {
+		char *src = path_join(c->kdir, mod_index[i]);
+
+		if (!access(src, F_OK))
+			err = mod_add_file(c, src, mod_index[i], NULL) ?: err;
+		free(src);
+	}
+	if (err < 0)
+		return err;
+	c->kmod_state = 1;
+	return 0;
+}
+
+static int mod_visit(struct cut *c, struct kmod_module *mod);
+
+static int mod_visit_list(struct cut *c, struct kmod_list *list)
+{
+	struct kmod_list *l;
+	int err = 0;
+
+	kmod_list_foreach(l, list) {
+		struct kmod_module *m = kmod_module_get_module(l);
+
+		err = mod_visit(c, m) ?: err;
+		kmod_module_unref(m);
+	}
+	return err;
+}
+
+/*
+ * Post-order DFS: pre-softdeps, deps, the module, post-softdeps; each
+ * module once. Appends the module's image path to /rapido/modules.
+ */
+static int mod_visit(struct cut *c, struct kmod_module *mod)
+{
+	const char *name = kmod_module_get_name(mod);
+	const char *path = kmod_module_get_path(mod);
+	struct kmod_list *pre = NULL, *post = NULL, *deps;
+	struct modseen *s;
+	size_t klen = strlen(c->kdir);
+	char *ipath;
+	int err;
+
+	if (htab_get(&c->mods, name))
+		return 0;
+	s = xcalloc(1, sizeof(*s));
+	s->name = xstrdup(name);
+	htab_put(&c->mods, &s->node, s->name);
+	if (!path) {
+		note(c, "kmod '%s': builtin, skipped", name);
+		return 0;
+	}
+	if (strncmp(path, c->kdir, klen) || path[klen] != '/')
+		return error(c, "kmod '%s': '%s' is outside '%s'", name, path,
+			     c->kdir);
+	err = kmod_module_get_softdeps(mod, &pre, &post);
+	if (err < 0)
+		return error(c, "kmod '%s': softdeps: %s", name,
+			     strerror(-err));
+	err = mod_visit_list(c, pre);
+	deps = kmod_module_get_dependencies(mod);
+	err = mod_visit_list(c, deps) ?: err;
+	kmod_module_unref_list(deps);
+	if (!mod_add_file(c, path, path + klen + 1, &ipath)) {
+		sbuf_str(&c->modlist, ipath);
+		sbuf_str(&c->modlist, "\n");
+		free(ipath);
+	} else {
+		err = -ECANCELED;
+	}
+	err = mod_visit_list(c, post) ?: err;
+	kmod_module_unref_list(pre);
+	kmod_module_unref_list(post);
+	return err;
+}
+
+/* ---- manifest directives ----------------------------------------------- */
+
+static int parse_mode(struct cut *c, const char *what, const char *dest,
+		      const char *s, mode_t *mode)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 8);
+	if (!*s || *end || errno || v > 07777 || *s == '-' || *s == '+')
+		return error(c, "%s '%s': bad mode '%s' (octal, at most 07777)",
+			     what, dest, s);
+	*mode = v;
+	return 0;
+}
+
+/* @p relative to the current manifest's directory. */
+static char *manifest_path(struct cut *c, const char *p)
+{
+	return path_join(c->cur ? c->cur->dir : NULL, p);
+}
+
+/* A host file named in a manifest, as an absolute path. */
+static char *host_path(struct cut *c, const char *p)
+{
+	char *rel = manifest_path(c, p), *abs;
+
+	if (rel[0] == '/')
+		return rel;
+	abs = path_join(c->cwd, rel);
+	free(rel);
+	return abs;
+}
+
+static const char *const default_path = "/usr/sbin:/usr/bin:/sbin:/bin";
+
+/* Executable @name in the ':' separated @list of absolute dirs, or NULL. */
+static char *find_in(const char *list, const char *name)
+{
+	for (const char *s = list; s && *s;) {
+		size_t n = strcspn(s, ":");
+		struct stat st;
+		char *cand;
+
+		cand = xasprintf("%.*s/%s", (int)n, s, name);
+		if (s[0] == '/' && !stat(cand, &st) && S_ISREG(st.st_mode) &&
+		    !access(cand, X_OK))
+			return cand;
+		free(cand);
+		s += n + (s[n] == ':');
+	}
+	return NULL;
+}
+
+/* Look @name up in $PATH, then the default dirs. */
+static char *find_bin(const char *name)
+{
+	return find_in(getenv("PATH"), name) ?: find_in(default_path, name);
+}
+
+static int do_bin(struct cut *c, char **argv)
+{
+	int err = 0;
+
+	for (int i = 1; argv[i]; i++) {
+		char *p;
+		int e;
+
+		if (strchr(argv[i], '/'))
+			p = host_path(c, argv[i]);
+		else
+			p = find_bin(argv[i]);
+		if (!p) {
+			err = error(c, "bin '%s': not found in PATH (install it or remove the line)",
+				    argv[i]);
+			continue;
+		}
+		e = add_host(c, p, NULL, 0);
+		if (e == -ENOENT)
+			e = error(c, "bin '%s': %s", p, strerror(ENOENT));
+		err = err ?: e;
+		free(p);
+	}
+	return err;
+}
+
+static int do_file(struct cut *c, char **argv)
+{
+	char *src = host_path(c, argv[2]);
+	struct entry *e;
+	struct stat st;
+	mode_t mode;
+	int err;
+
+	if (stat(src, &st)) {
+		err = error(c, "file '%s': %s", src, strerror(errno));
+		goto out;
+	}
+	mode = st.st_mode & 07777;
+	err = argv[3] ? parse_mode(c, "file", argv[1], argv[3], &mode) : 0;
+	if (!err)
+		err = img_add_file(c, argv[1], src, &st, mode, &e);
+	if (!err && !e->closed) {
+		e->closed = true;
+		err = close_deps(c, src, NULL, true);
+	}
+out:
+	free(src);
+	return err;
+}
+
+static int do_dir(struct cut *c, char **argv)
+{
+	mode_t mode = 0755;
+
+	if (argv[2] && parse_mode(c, "dir", argv[1], argv[2], &mode))
+		return -ECANCELED;
+	return img_add_dir(c, argv[1], mode, false);
+}
+
+static int do_slink(struct cut *c, char **argv)
+{
+	return img_add_slink(c, argv[1], argv[2]);
+}
+
+static int parse_num(struct cut *c, const char *what, const char *s,
+		     unsigned int *v)
+{
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(s, &end, 10);
+	if (!isdigit((unsigned char)*s) || *end || errno || n > UINT_MAX)
+		return error(c, "nod '%s': bad %s '%s'", what, what, s);
+	*v = n;
+	return 0;
+}
+
+static int do_nod(struct cut *c, char **argv)
+{
+	struct entry w = { .kind = K_NOD };
+
+	if (parse_mode(c, "nod", argv[1], argv[2], &w.mode))
+		return -ECANCELED;
+	if (strcmp(argv[3], "c") && strcmp(argv[3], "b"))
+		return error(c, "nod '%s': bad type '%s' (c or b)", argv[1],
+			     argv[3]);
+	w.nodtype = argv[3][0];
+	if (parse_num(c, "major", argv[4], &w.major) ||
+	    parse_num(c, "minor", argv[5], &w.minor))
+		return -ECANCELED;
+	return img_add(c, argv[1], &w, NULL);
+}
+
+/* Copy host directory @src to image @dest, recursively. */
+static int tree_copy(struct cut *c, const char *dest, const char *src,
+		     const struct stat *st)
+{
+	struct dirent **names;
+	int n, err;
+
+	err = img_add_dir(c, dest, st->st_mode & 07777, false);
+	n = scandir(src, &names, NULL, alphasort);
+	if (n < 0)
+		return error(c, "tree '%s': %s", src, strerror(errno));
+	for (int i = 0; i < n; i++) {
+		const char *nm = names[i]->d_name;
+		char *s, *d, tgt[PATH_MAX];
+		struct entry *e;
+		struct stat cst;
+		ssize_t len;
+		int r = 0;
+
+		if (!strcmp(nm, ".") || !strcmp(nm, "..")) {
+			free(names[i]);
+			continue;
+		}
+		s = xasprintf("%s/%s", src, nm);
+		d = xasprintf("%s/%s", strcmp(dest, "/") ? dest : "", nm);
+		if (lstat(s, &cst)) {
+			r = error(c, "tree '%s': %s", s, strerror(errno));
+		} else if (S_ISDIR(cst.st_mode)) {
+			r = tree_copy(c, d, s, &cst);
+		} else if (S_ISLNK(cst.st_mode)) {
+			len = readlink(s, tgt, sizeof(tgt) - 1);
+			if (len < 0) {
+				r = error(c, "tree '%s': %s", s,
+					  strerror(errno));
+			} else {
+				tgt[len] = '\0';
+				r = img_add_slink(c, d, tgt);
+			}
+		} else if (S_ISREG(cst.st_mode)) {
+			r = img_add_file(c, d, s, &cst, cst.st_mode & 07777,
+					 &e);
+			if (!r && !e->closed) {
+				e->closed = true;
+				r = close_deps(c, s, NULL, false);
+			}
+		} else {
+			r = error(c, "tree '%s': not a file, dir or symlink (use nod)",
+				  s);
+		}
+		err = err ?: r;
+		free(s);
+		free(d);
+		free(names[i]);
+	}
+	free(names);
+	return err;
+}
+
+static int do_tree(struct cut *c, char **argv)
+{
+	char *src = host_path(c, argv[2]);
+	struct stat st;
+	int err;
+
+	if (stat(src, &st))
+		err = error(c, "tree '%s': %s", src, strerror(errno));
+	else if (!S_ISDIR(st.st_mode))
+		err = error(c, "tree '%s': not a directory", src);
+	else
+		err = tree_copy(c, argv[1], src, &st);
+	free(src);
+	return err;
+}
+
+static int do_kmod(struct cut *c, char **argv)
+{
+	int err = 0;
+
+	c->kmod_used = true;
+	for (int i = 1; argv[i]; i++) {
+		struct kmod_list *list = NULL;
+		int r;
+
+		r = kmod_setup(c, argv[i]);
+		if (r)
+			return r;
+		r = kmod_module_new_from_lookup(c->kctx, argv[i], &list);
+		if (r < 0) {
+			err = error(c, "kmod '%s': lookup: %s", argv[i],
+				    strerror(-r));
+			continue;
+		}
+		if (!list) {
+			char *cfg = xstrdup(argv[i]);
+
+			for (char *p = cfg; *p; p++)
+				*p = *p == '-' ? '_' : toupper((unsigned char)*p);
+			err = error(c, "kmod '%s': not in '%s' (is CONFIG_%s=m? run make rapido-config)",
+				    argv[i], c->kdir, cfg);
+			free(cfg);
+			continue;
+		}
+		err = mod_visit_list(c, list) ?: err;
+		kmod_module_unref_list(list);
+	}
+	return err;
+}
+
+static int parse_manifest(struct cut *c, const char *path);
+
+static int do_include(struct cut *c, char **argv)
+{
+	char *p = manifest_path(c, argv[1]);
+	int err = parse_manifest(c, p);
+
+	free(p);
+	return err;
+}
+
+static const struct directive {
+	const char *name;
+	int min, max;		/* fields after the directive; -1: any */
+	const char *usage;
+	/* argv: the directive and its fields, NULL-terminated */
+	int (*fn)(struct cut *c, char **argv);
+} directives[] = {
+	{ .name = "bin", .min = 1, .max = -1, .usage = "NAME|PATH...",
+	  .fn = do_bin },
+	{ .name = "file", .min = 2, .max = 3, .usage = "DEST SRC [MODE]",
+	  .fn = do_file },
+	{ .name = "dir", .min = 1, .max = 2, .usage = "DEST [MODE]",
+	  .fn = do_dir },
+	{ .name = "slink", .min = 2, .max = 2, .usage = "DEST TARGET",
+	  .fn = do_slink },
+	{ .name = "nod", .min = 5, .max = 5,
+	  .usage = "DEST MODE c|b MAJOR MINOR", .fn = do_nod },
+	{ .name = "tree", .min = 2, .max = 2, .usage = "DEST SRC",
+	  .fn = do_tree },
+	{ .name = "kmod", .min = 1, .max = -1, .usage = "NAME...",
+	  .fn = do_kmod },
+	{ .name = "include", .min = 1, .max = 1, .usage = "FILE",
+	  .fn = do_include },
+};
+
+/* Expand ${NAME} from -D; NULL (reported) if a name is undefined. */
+static char *expand_vars(struct cut *c, const char *line)
+{
+	struct sbuf b = { 0 };
+	bool bad = false;
+
+	sbuf_add(&b, "", 0);
+	for (const char *s = line; *s;) {
+		const char *end;
+		size_t n, i;
+
+		end = s[0] == '$' && s[1] == '{' ? strchr(s, '}') : NULL;
+		if (!end) {
+			sbuf_add(&b, s++, 1);
+			continue;
+		}
+		n = end - s - 2;
+		for (i = 0; i < c->ndefs; i++)
+			if (strlen(c->defs[i].name) == n &&
+			    !strncmp(c->defs[i].name, s + 2, n))
+				break;
+		if (i < c->ndefs) {
+			sbuf_str(&b, c->defs[i].val);
+		} else {
+			error(c, "'${%.*s}': undefined variable (pass -D %.*s=VALUE)",
+			      (int)n, s + 2, (int)n, s + 2);
+			bad = true;
+		}
+		s = end + 1;
+	}
+	if (bad) {
+		free(b.s);
+		return NULL;
+	}
+	return b.s;
+}
+
+static int parse_line(struct cut *c, char *raw)
+{
+	const struct directive *d = NULL;
+	char *line, *argv[257], *tok, *save;
+	int argc = 0, nargs, err;
+
+	line = raw + strspn(raw, " \t\r\n");
+	if (!*line || *line == '#')
+		return 0;
+	line = expand_vars(c, line);
+	if (!line)
+		return -ECANCELED;
+	for (tok = strtok_r(line, " \t\r\n", &save); tok;
+	     tok = strtok_r(NULL, " \t\r\n", &save)) {
+		if (argc == (int)ARRAY_SIZE(argv) - 1) {
+			free(line);
+			return error(c, "more than %zu fields",
+				     ARRAY_SIZE(argv) - 2);
+		}
+		argv[argc++] = tok;
+	}
+	argv[argc] = NULL;
+	if (!argc) {		/* only empty ${VARS} */
+		free(line);
+		return 0;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(directives); i++)
+		if (!strcmp(directives[i].name, argv[0]))
+			d = &directives[i];
+	nargs = argc - 1;
+	if (!d)
+		err = error(c, "'%s': unknown directive (bin, file, dir, slink, nod, tree, kmod, include)",
+			    argv[0]);
+	else if (nargs < d->min || (d->max >= 0 && nargs > d->max))
+		err = error(c, "'%s': wrong number of fields (%d; usage: %s %s)",
+			    d->name, nargs, d->name, d->usage);
+	else
+		err = d->fn(c, argv);
+	free(line);
+	return err;
+}
+
+static int parse_manifest(struct cut *c, const char *path)
+{
+	struct manifest m = { .path = path, .up = c->cur };
+	char *line = NULL;
+	size_t cap = 0;
+	struct stat st;
+	int depth = 0, err = 0;
+	FILE *f;
+
+	f = fopen(path, "re");
+	if (!f || fstat(fileno(f), &st)) {
+		err = error(c, "'%s': %s", path, strerror(errno));
+		if (f)
+			fclose(f);
+		return err;
+	}
+	for (struct manifest *u = c->cur; u; u = u->up, depth++) {
+		struct sbuf chain = { 0 };
+
+		if (u->dev != st.st_dev || u->ino != st.st_ino)
+			continue;
+		for (struct manifest *w = c->cur; w != u->up; w = w->up) {
+			struct sbuf t = { 0 };
+
+			sbuf_str(&t, w->path);
+			sbuf_str(&t, " -> ");
+			sbuf_str(&t, chain.s ?: "");
+			free(chain.s);
+			chain = t;
+		}
+		err = error(c, "include '%s': include loop (%s%s)", path,
+			    chain.s, path);
+		free(chain.s);
+		fclose(f);
+		return err;
+	}
+	if (depth >= MAX_INCLUDE) {
+		fclose(f);
+		return error(c, "include '%s': nested more than %d deep", path,
+			     MAX_INCLUDE);
+	}
+	m.dev = st.st_dev;
+	m.ino = st.st_ino;
+	m.dir = dir_of(path);
+	c->cur = &m;
+	while (getline(&line, &cap, f) > 0) {
+		m.line++;
+		err = parse_line(c, line) ?: err;
+	}
+	if (ferror(f))
+		err = error(c, "'%s': %s", path, strerror(errno));
+	c->cur = m.up;
+	free(line);
+	free(m.dir);
+	fclose(f);
+	return err;
+}
+
+/* ---- archive layout ----------------------------------------------------- */
+
+/* Path order with '/' lowest, so a dir's subtree follows it directly. */
+static int path_cmp(const void *a, const void *b)
+{
+	const unsigned char *p = (const unsigned char *)
+				 (*(struct entry *const *)a)->path;
+	const unsigned char *q = (const unsigned char *)
+				 (*(struct entry *const *)b)->path;
+
+	for (; *p && *p == *q; p++, q++)
+		;
+	if (*p == *q)
+		return 0;
+	if (*p == '/' || !*q)
+		return *q ? -1 : 1;
+	if (*q == '/' || !*p)
+		return *p ? 1 : -1;
+	return *p < *q ? -1 : 1;
+}
+
+/* Hardlink groups: same host inode and mode; ties broken by archive order. */
+static int link_cmp(const void *a, const void *b)
+{
+	const struct entry *x = *(struct entry *const *)a;
+	const struct entry *y = *(struct entry *const *)b;
+
+	if (x->dev != y->dev)
+		return x->dev < y->dev ? -1 : 1;
+	if (x->ino != y->ino)
+		return x->ino < y->ino ? -1 : 1;
+	if (x->mode != y->mode)
+		return x->mode < y->mode ? -1 : 1;
+	return x->cino < y->cino ? -1 : x->cino > y->cino;
+}
+
+/* Sorted entries; inode numbers, nlink and data carriers assigned. */
+static struct entry **layout(struct cut *c, size_t *np)
+{
+	struct entry **v = xcalloc(c->img.n, sizeof(*v)), **files;
+	size_t n = 0, nf = 0;
+
+	for (size_t i = 0; i < c->img.nb; i++)
+		for (struct hnode *h = c->img.b[i]; h; h = h->next)
+			v[n++] = container_of(h, struct entry, node);
+	qsort(v, n, sizeof(*v), path_cmp);
+	files = xcalloc(n, sizeof(*files));
+	for (size_t i = 0; i < n; i++) {
+		v[i]->cino = i;		/* archive position, for now */
+		v[i]->nlink = v[i]->kind == K_DIR ? 2 : 1;
+		v[i]->carrier = true;
+		if (v[i]->kind == K_FILE)
+			files[nf++] = v[i];
+	}
+	qsort(files, nf, sizeof(*files), link_cmp);
+	for (size_t i = 0, j; i < nf; i = j) {
+		for (j = i + 1; j < nf && files[j]->dev == files[i]->dev &&
+		     files[j]->ino == files[i]->ino &&
+		     files[j]->mode == files[i]->mode; j++)
+			;
+		for (size_t k = i; k < j; k++) {
+			files[k]->nlink = j - i;
+			files[k]->carrier = k == j - 1;
+			/* the first link's position names the group */
+			files[k]->cino = files[i]->cino;
+		}
+	}
+	free(files);
+	/* sequential inode numbers in archive order, shared by links */
+	for (size_t i = 0, ino = 1; i < n; i++)
+		v[i]->cino = v[i]->cino == i ? ino++ : v[v[i]->cino]->cino;
+	*np = n;
+	return v;
+}
+
+/* ---- output ------------------------------------------------------------- */
+
+/*
+ * The archive goes to @fd, or, to find out whether an existing output
+ * already has these bytes, is compared with @cmp_fd: then -ESTALE means
+ * "differs" and nothing is written.
+ */
+struct out {
+	int fd;
+	int cmp_fd;
+	off_t off;		/* file offset after what is buffered */
+	size_t blen;
+	char buf[1 << 16];
+	char cbuf[1 << 16];	/* compare mode: the existing bytes */
+};
+
+/* Compare @n bytes at @p with the existing output at offset @off. */
+static int out_cmp(struct out *o, const char *p, size_t n, off_t off)
+{
+	while (n) {
+		ssize_t k = pread(o->cmp_fd, o->cbuf,
+				  n < sizeof(o->cbuf) ? n : sizeof(o->cbuf),
+				  off);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -errno;
+		if (!k || memcmp(p, o->cbuf, k))
+			return -ESTALE;
+		p += k;
+		n -= k;
+		off += k;
+	}
+	return 0;
+}
+
+static int out_flush(struct out *o)
+{
+	if (o->cmp_fd >= 0) {
+		int err = out_cmp(o, o->buf, o->blen, o->off - o->blen);
+
+		o->blen = 0;
+		return err;
+	}
+	for (size_t done = 0; done < o->blen;) {
+		ssize_t n = write(o->fd, o->buf + done, o->blen - done);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		done += n;
+	}
+	o->blen = 0;
+	return 0;
+}
+
+static int out_write(struct out *o, const void *p, size_t n)
+{
+	while (n) {
+		size_t k = sizeof(o->buf) - o->blen;
+
+		if (!k) {
+			int err = out_flush(o);
+
+			if (err)
+				return err;
+			continue;
+		}
+		k = k < n ? k : n;
+		memcpy(o->buf + o->blen, p, k);
+		o->blen += k;
+		o->off += k;
+		p = (const char *)p + k;
+		n -= k;
+	}
+	return 0;
+}
+
+static int out_zero(struct out *o, size_t n)
+{
+	static const char zero[BLOCK];
+	int err = 0;
+
+	while (n && !err) {
+		size_t k = n < sizeof(zero) ? n : sizeof(zero);
+
+		err = out_write(o, zero, k);
+		n -= k;
+	}
+	return err;
+}
+
+static int out_align(struct out *o, size_t a)
+{
+	return out_zero(o, (a - o->off % a) % a);
+}
+
+/*
+ * copy_file_range(2) can't do this (across filesystems before 5.19; a fs
+ * without support): a capability, so read/write instead. Any other errno,
+ * a missing syscall included (hosts older than 4.5), is an error.
+ */
+static bool cfr_unsupported(int e)
+{
+	return e == EXDEV || e == EINVAL || e == EOPNOTSUPP;
+}
+
+/*
+ * Copy @len bytes of @fd to the output: copy_file_range (shares extents
+ * on btrfs/xfs), read/write only where the kernel or fs can't do it.
+ */
+static int out_copy(struct cut *c, struct out *o, int fd, off_t len)
+{
+	int err = out_flush(o);
+
+	while (!err && len > 0 && o->cmp_fd < 0 && !c->cfr_broken) {
+		ssize_t n = copy_file_range(fd, NULL, o->fd, NULL, len, 0);
+
+		if (n > 0) {
+			len -= n;
+			o->off += n;
+		} else if (!n) {
+			return -ENODATA;	/* the file shrank */
+		} else if (cfr_unsupported(errno)) {
+			c->cfr_broken = errno != EXDEV && errno != EINVAL;
+			break;
+		} else if (errno != EINTR) {
+			return -errno;
+		}
+	}
+	while (!err && len > 0) {
+		ssize_t n = read(fd, o->buf, len < (off_t)sizeof(o->buf) ?
+				 (size_t)len : sizeof(o->buf));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n ? -errno : -ENODATA;
+		o->blen = n;
+		o->off += n;
+		err = out_flush(o);
+		len -= n;
+	}
+	return err;
+}
+
+/* namesize making data start at a multiple of @BLOCK; 0 if impossible. */
+static size_t aligned_namesize(off_t off, size_t len)
+{
+	size_t ns = (BLOCK - (off + HDR_LEN) % BLOCK) % BLOCK;
+
+	if (ns < len + 1)
+		ns += BLOCK;
+	return ns <= NAME_MAX_LEN ? ns : 0;
+}
+
+static int out_header(struct out *o, unsigned int ino, mode_t mode,
+		      unsigned int nlink, time_t mtime, size_t size,
+		      unsigned int rmaj, unsigned int rmin, const char *name,
+		      size_t namesize)
+{
+	char h[HDR_LEN + 1];
+	size_t len = strlen(name);
+	int err;
+
+	if (namesize <= len || namesize > NAME_MAX_LEN)
+		return -ENAMETOOLONG;
+	snprintf(h, sizeof(h),
+		 "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X",
+		 ino, (unsigned int)mode, 0, 0, nlink, (unsigned int)mtime,
+		 (unsigned int)size, 0, 0, rmaj, rmin,
+		 (unsigned int)namesize, 0);
+	err = out_write(o, h, HDR_LEN);
+	err = err ?: out_write(o, name, len);
+	err = err ?: out_zero(o, namesize - len);
+	return err ?: out_align(o, 4);
+}
+
+static time_t entry_mtime(const struct cut *c, const struct entry *e)
+{
+	if (c->have_epoch)
+		return c->epoch;
+	return e->kind == K_FILE ? e->mtime : 0;
+}
+
+static struct entry *parent_of(struct cut *c, const struct entry *e)
+{
+	char *p = dir_of(e->path);
+	struct entry *d = img_get(c, p);
+
+	free(p);
+	return d;
+}
+
+/*
+ * The name of @e (@len bytes) can't be padded far enough to align its
+ * data: namesize is capped at PATH_MAX by the kernel. So a copy of its
+ * parent dir's entry goes first, its name padded to shift @e's header to
+ * where it can be aligned. The kernel and GNU cpio take a repeated dir
+ * entry as a no-op; the root's stands as ".".
+ */
+static int out_filler(struct cut *c, struct out *o, const struct entry *e,
+		      size_t len)
+{
+	const struct entry *d = parent_of(c, e);
+	const char *name = d ? d->path + 1 : ".";
+	size_t ns = strlen(name) + 1;
+
+	while (!aligned_namesize((o->off + HDR_LEN + ns + 3) & ~(off_t)3,
+				 len))
+		if (++ns > NAME_MAX_LEN)
+			return error(c, "'%s': name too long to align",
+				     e->path);
+	return out_header(o, d ? d->cino : 0, S_IFDIR | (d ? d->mode : 0755),
+			  2, c->have_epoch ? c->epoch : 0, 0, 0, 0, name, ns);
+}
+
+/* A regular file; data of a big one starts 4096-aligned. */
+static int out_file(struct cut *c, struct out *o, const struct entry *e)
+{
+	size_t size = e->carrier ? (size_t)e->size : 0;
+	const char *name = e->path + 1;
+	size_t len = strlen(name), ns = len + 1;
+	int fd = -1, err = 0;
+
+	if (size) {
+		fd = open(e->src, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return error(c, "'%s': %s", e->src, strerror(errno));
+	}
+	if (size >= ALIGN_MIN) {
+		if (!aligned_namesize(o->off, len))
+			err = out_filler(c, o, e, len);
+		ns = aligned_namesize(o->off, len);
+	}
+	err = err ?: out_header(o, e->cino, S_IFREG | e->mode, e->nlink,
+				entry_mtime(c, e), size, 0, 0, name, ns);
+	if (!err && size)
+		err = out_copy(c, o, fd, size);
+	if (err == -ENODATA)
+		err = error(c, "'%s': changed size while being copied",
+			    e->src);
+	err = err ?: out_align(o, 4);
+	if (fd >= 0)
+		close(fd);
+	return err;
+}
+
+static int out_entry(struct cut *c, struct out *o, const struct entry *e)
+{
+	const char *name = e->path + 1;
+	const char *body = NULL;
+	size_t len = 0;
+	mode_t type = kinds[e->kind].type;
+	int err;
+
+	if (e->kind == K_FILE)
+		return out_file(c, o, e);
+	if (e->kind == K_SLINK) {
+		body = e->target;
+		len = strlen(body);
+	} else if (e->kind == K_DATA) {
+		body = e->data;
+		len = e->len;
+	} else if (e->kind == K_NOD && e->nodtype == 'b') {
+		type = S_IFBLK;
+	}
+	err = out_header(o, e->cino, type | e->mode, e->nlink,
+			 entry_mtime(c, e), len, e->major, e->minor, name,
+			 strlen(name) + 1);
+	err = err ?: out_write(o, body, len);
+	return err ?: out_align(o, 4);
+}
+
+static int write_archive(struct cut *c, struct out *o, struct entry **v,
+			 size_t n)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < n && !err; i++)
+		err = out_entry(c, o, v[i]);
+	err = err ?: out_header(o, 0, 0, 1, 0, 0, 0, 0, "TRAILER!!!", 11);
+	return err ?: out_align(o, 512);
+}
+
+static int copy_base(struct cut *c, struct out *o, const char *base)
+{
+	struct stat st;
+	int fd, err;
+
+	fd = open(base, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st)) {
+		err = error(c, "'%s': %s", base, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return err;
+	}
+	err = out_copy(c, o, fd, st.st_size);
+	close(fd);
+	if (err == -ENODATA)
+		return error(c, "'%s': changed size while being copied", base);
+	return err ?: out_align(o, BLOCK);
+}
+
+/* The base (if any), then the archive; 0, -ESTALE (compare) or -errno. */
+static int emit(struct cut *c, struct out *o, const char *base,
+		struct entry **v, size_t n)
+{
+	int err = base ? copy_base(c, o, base) : 0;
+
+	err = err ?: write_archive(c, o, v, n);
+	return err ?: out_flush(o);
+}
+
+/*
+ * Does @path already hold exactly these bytes? Compared while generating,
+ * so an unchanged output costs reads only. 0: same, -ESTALE: differs or
+ * missing, else an error (reported).
+ */
+static int same_output(struct cut *c, struct out *o, const char *path,
+		       const char *base, struct entry **v, size_t n)
+{
+	struct stat st;
+	int err;
+
+	o->fd = -1;
+	o->cmp_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (o->cmp_fd < 0)
+		return -ESTALE;
+	err = emit(c, o, base, v, n);
+	if (!err && (fstat(o->cmp_fd, &st) || st.st_size != o->off))
+		err = -ESTALE;
+	if (err && err != -ESTALE && err != -ECANCELED)
+		err = error(c, "'%s': %s", path, strerror(-err));
+	close(o->cmp_fd);
+	return err;
+}
+
+/*
+ * Write OUT.tmp, check it, rename it to OUT; but leave OUT (and its
+ * mtime) alone if it already has these bytes.
+ */
+static int write_output(struct cut *c, const char *path, const char *base,
+			struct entry **v, size_t n)
+{
+	struct out *o = xcalloc(1, sizeof(*o));
+	char *tmp = xasprintf("%s.tmp", path);
+	struct stat st;
+	int err;
+
+	err = same_output(c, o, path, base, v, n);
+	if (!err)
+		note(c, "'%s': unchanged", path);
+	if (err != -ESTALE)
+		goto out_free;
+	memset(o, 0, sizeof(*o));
+	o->cmp_fd = -1;
+	o->fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (o->fd < 0) {
+		err = error(c, "'%s': %s", tmp, strerror(errno));
+		goto out_free;
+	}
+	err = emit(c, o, base, v, n);
+	if (err && err != -ECANCELED)
+		err = error(c, "'%s': %s", tmp, strerror(-err));
+	if (!err && (fstat(o->fd, &st) || st.st_size != o->off))
+		err = error(c, "'%s': size %lld, expected %lld", tmp,
+			    (long long)st.st_size, (long long)o->off);
+	if (close(o->fd) && !err)
+		err = error(c, "'%s': %s", tmp, strerror(errno));
+	if (!err && rename(tmp, path))
+		err = error(c, "'%s': %s", path, strerror(errno));
+	if (err)
+		unlink(tmp);
+out_free:
+	free(tmp);
+	free(o);
+	return err;
+}
+
+static void list_entry(const struct entry *e)
+{
+	printf("%s %s", kinds[e->kind].name, e->path);
+	kinds[e->kind].list(e);
+}
+
+/* ---- main --------------------------------------------------------------- */
+
+static void show_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: " PROG " [options] MANIFEST...\n"
+		"  -o, --output FILE     archive to write (required unless --list)\n"
+		"  -b, --base FILE       start with FILE, pad to 4096, then the new archive\n"
+		"  -m, --moddir DIR      INSTALL_MOD_PATH: modules from DIR/lib/modules/KVER\n"
+		"  -k, --kver VER        kernel release (for kmod lines)\n"
+		"  -D, --define NAME=VAL ${NAME} in manifest lines\n"
+		"  -l, --list            print the entries instead of writing\n"
+		"  -v, --verbose         notes on stderr\n"
+		"  -h, --help\n"
+		"SOURCE_DATE_EPOCH (env): mtime of every entry (reproducible)\n");
+}
+
+static void cut_free(struct cut *c)
+{
+	htab_free(&c->img, entry_free);
+	htab_free(&c->hobjs, hobj_free);
+	for (size_t i = 0; i < c->mods.nb; i++) {
+		struct hnode *h = c->mods.b[i], *next;
+
+		for (; h; h = next) {
+			struct modseen *s = container_of(h, struct modseen,
+							 node);
+
+			next = h->next;
+			free(s->name);
+			free(s);
+		}
+	}
+	free(c->mods.b);
+	for (size_t i = 0; i < c->nldpath; i++)
+		free(c->ldpath[i]);
+	free(c->ldpath);
+	free(c->defs);
+	free(c->kdir);
+	free(c->cwd);
+	free(c->modlist.s);
+	if (c->kctx)
+		kmod_unref(c->kctx);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "base", required_argument, NULL, 'b' },
+		{ "moddir", required_argument, NULL, 'm' },
+		{ "kver", required_argument, NULL, 'k' },
+		{ "define", required_argument, NULL, 'D' },
+		{ "list", no_argument, NULL, 'l' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *output = NULL, *base = NULL, *sde;
+	struct cut c = { 0 };
+	struct entry **v;
+	bool list = false;
+	size_t n;
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "o:b:m:k:D:lvh", opts,
+				  NULL)) != -1) {
+		char *eq;
+
+		switch (opt) {
+		case 'o':
+			output = optarg;
+			break;
+		case 'b':
+			base = optarg;
+			break;
+		case 'm':
+			c.moddir = optarg;
+			break;
+		case 'k':
+			c.kver = optarg;
+			break;
+		case 'D':
+			eq = strchr(optarg, '=');
+			if (!eq || eq == optarg) {
+				fprintf(stderr, PROG ": '%s': -D wants NAME=VALUE\n",
+					optarg);
+				return 2;
+			}
+			*eq = '\0';
+			c.defs = xrealloc(c.defs, (c.ndefs + 1) *
+					  sizeof(*c.defs));
+			c.defs[c.ndefs++] = (struct define){ optarg, eq + 1 };
+			break;
+		case 'l':
+			list = true;
+			break;
+		case 'v':
+			c.verbose = true;
+			break;
+		case 'h':
+			show_usage(stdout);
+			return 0;
+		default:
+			show_usage(stderr);
+			return 2;
+		}
+	}
+	if (optind >= argc || (!output && !list)) {
+		fprintf(stderr, PROG ": %s\n", optind >= argc ?
+			"no MANIFEST given" : "no --output FILE given");
+		show_usage(stderr);
+		return 2;
+	}
+	sde = getenv("SOURCE_DATE_EPOCH");
+	if (sde && *sde) {
+		char *end;
+		long long t;
+
+		errno = 0;
+		t = strtoll(sde, &end, 10);
+		if (*end || errno || t < 0 || t > UINT32_MAX) {
+			fprintf(stderr, PROG ": SOURCE_DATE_EPOCH '%s': not a time in seconds (0..%u)\n",
+				sde, UINT32_MAX);
+			return 2;
+		}
+		c.have_epoch = true;
+		c.epoch = t;
+	}
+	elf_version(EV_CURRENT);
+	c.cwd = getcwd(NULL, 0);
+	if (!c.cwd) {
+		fprintf(stderr, PROG ": cannot get the current directory: %s\n",
+			strerror(errno));
+		return 1;
+	}
+	for (int i = optind; i < argc; i++)
+		parse_manifest(&c, argv[i]);
+	if (c.kmod_used && !c.errors) {
+		struct entry w = { .kind = K_DATA, .mode = 0644,
+				   .data = c.modlist.s ?: "",
+				   .len = c.modlist.len };
+
+		img_add(&c, "/rapido/modules", &w, NULL);
+	}
+	if (!c.errors) {
+		v = layout(&c, &n);
+		if (list)
+			for (size_t i = 0; i < n; i++)
+				list_entry(v[i]);
+		else
+			write_output(&c, output, base, v, n);
+		free(v);
+		if (list && (fflush(stdout) || ferror(stdout)))
+			error(&c, "'stdout': %s", strerror(errno));
+	}
+	if (c.errors)
+		fprintf(stderr, PROG ": %u error%s, nothing written\n",
+			c.errors, c.errors == 1 ? "" : "s");
+	cut_free(&c);
+	return c.errors ? 1 : 0;
+}
