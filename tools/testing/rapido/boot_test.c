@@ -83,30 +83,7 @@ static int write_whole(const char *path, const char *text, size_t len)
 	return ret;
 }
 
-/* Put @path back from @backup with its original times, then drop @backup. */
-static int restore_file(const char *path, const char *backup)
-{
-	struct stat st;
-	struct timespec times[2];
-	char *text;
-	int ret;
-
-	if (stat(backup, &st))
-		return errno == ENOENT ? 0 : -errno;
-	text = read_text(backup);
-	if (!text)
-		return -errno;
-	ret = write_whole(path, text, st.st_size);
-	free(text);
-	if (ret)
-		return ret;
-	times[0] = st.st_atim;
-	times[1] = st.st_mtim;
-	if (utimensat(AT_FDCWD, path, times, 0))
-		return -errno;
-	return unlink(backup) ? -errno : 0;
-}
-
+/* Copy @from to @to (atomically) with @from's access and modify times. */
 static int copy_with_times(const char *from, const char *to)
 {
 	struct stat st;
@@ -114,8 +91,10 @@ static int copy_with_times(const char *from, const char *to)
 	char *text = read_text(from);
 	int ret;
 
-	if (!text || stat(from, &st))
+	if (!text || stat(from, &st)) {
+		free(text);
 		return -errno;
+	}
 	ret = write_whole(to, text, st.st_size);
 	free(text);
 	if (ret)
@@ -123,6 +102,19 @@ static int copy_with_times(const char *from, const char *to)
 	times[0] = st.st_atim;
 	times[1] = st.st_mtim;
 	return utimensat(AT_FDCWD, to, times, 0) ? -errno : 0;
+}
+
+/* Put @path back from @backup, if there is one, then drop @backup. */
+static int restore_file(const char *path, const char *backup)
+{
+	int ret;
+
+	if (access(backup, F_OK))
+		return errno == ENOENT ? 0 : -errno;
+	ret = copy_with_times(backup, path);
+	if (ret)
+		return ret;
+	return unlink(backup) ? -errno : 0;
 }
 
 FIXTURE(boot) {
