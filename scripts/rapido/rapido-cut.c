@@ -17,6 +17,13 @@
  * before exiting 1; with any error no output is written. An output that
  * already holds the same bytes is found by comparing while generating
  * and is left alone (mtime too), so make stays quiet.
+ *
+ * With --dracut the manifests are parsed and checked just the same, but
+ * the system's dracut writes the archive: bin -> --install, file and tree
+ * -> --include, kmod -> --add-drivers (with --kmoddir), dir, slink and
+ * /rapido/modules through a staging tree that is --include'd at /. What
+ * dracut cannot express (a file mode other than its source's, a nod line
+ * other than the nodes dracut makes itself) is an error.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -33,8 +40,10 @@
 #include <string.h>
 #include <unistd.h>
 #include <dirent.h>
+#include <ftw.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 
 #include <gelf.h>
 #include <libelf.h>
@@ -281,6 +290,26 @@ struct modseen {
 	char *name;
 };
 
+/* --dracut: what the directives ask of dracut */
+enum dr_kind { DR_DIR, DR_SLINK, DR_DATA };
+
+struct dr_stage {		/* made in the staging tree */
+	enum dr_kind kind;
+	char *dest;
+	mode_t mode;
+	char *data;		/* DR_SLINK: target; DR_DATA: contents */
+	size_t len;
+};
+
+struct dracut {
+	struct sbuf install;	/* --install: host paths */
+	struct sbuf drivers;	/* --add-drivers: module names */
+	char **inc;		/* --include: SRC DEST pairs */
+	size_t ninc;
+	struct dr_stage *stage;
+	size_t nstage;
+};
+
 struct cut {
 	struct htab img;
 	struct htab hobjs;
@@ -303,6 +332,8 @@ struct cut {
 	time_t epoch;
 	unsigned int errors;
 	bool cfr_broken;	/* copy_file_range unsupported here */
+	struct dracut *dr;	/* --dracut, else NULL */
+	const char *tmpdir;	/* --tmpdir: dracut's scratch space */
 };
 
 static void verror(struct cut *c, const char *fmt, va_list ap)
@@ -1221,6 +1252,85 @@ static int mod_visit(struct cut *c, struct kmod_module *mod)
 	return err;
 }
 
+/* ---- dracut: collecting ------------------------------------------------ */
+
+/* A word of a space-separated dracut list: it cannot hold white space. */
+static int dr_word(struct cut *c, struct sbuf *b, const char *opt,
+		   const char *w)
+{
+	if (strpbrk(w, " \t\n"))
+		return error(c, "'%s': dracut's %s list cannot hold white space (rename it, or CUT=native)",
+			     w, opt);
+	if (b->len)
+		sbuf_str(b, " ");
+	sbuf_str(b, w);
+	return 0;
+}
+
+static void dr_include(struct cut *c, const char *src, const char *dest)
+{
+	struct dracut *d = c->dr;
+
+	d->inc = xrealloc(d->inc, (d->ninc + 2) * sizeof(*d->inc));
+	d->inc[d->ninc++] = xstrdup(src);
+	d->inc[d->ninc++] = xstrdup(dest);
+}
+
+static void dr_stage(struct cut *c, enum dr_kind kind, const char *dest,
+		     mode_t mode, const char *data, size_t len)
+{
+	struct dracut *d = c->dr;
+	struct dr_stage *st;
+
+	d->stage = xrealloc(d->stage, (d->nstage + 1) * sizeof(*d->stage));
+	st = &d->stage[d->nstage++];
+	st->kind = kind;
+	st->dest = xstrdup(dest);
+	st->mode = mode;
+	st->data = NULL;
+	st->len = len;
+	if (data) {
+		st->data = xmalloc(len + 1);
+		memcpy(st->data, data, len);
+		st->data[len] = '\0';
+	}
+}
+
+/* dracut installs a file with its source's mode: it cannot change it. */
+static int dr_file(struct cut *c, const char *dest, const char *src,
+		   const struct stat *st, mode_t mode)
+{
+	if ((st->st_mode & 07777) != mode)
+		return error(c, "file '%s': dracut cannot give it mode %04o ('%s' is %04o): chmod the source, or CUT=native",
+			     dest, (unsigned int)mode, src,
+			     (unsigned int)(st->st_mode & 07777));
+	dr_include(c, src, dest);
+	return 0;
+}
+
+/* The nodes dracut makes itself (as root, outside a container). */
+static const struct dr_nod {
+	const char *path;
+	unsigned int major, minor;
+} dr_nods[] = {
+	{ .path = "/dev/console", .major = 5, .minor = 1 },
+	{ .path = "/dev/null", .major = 1, .minor = 3 },
+	{ .path = "/dev/kmsg", .major = 1, .minor = 11 },
+	{ .path = "/dev/random", .major = 1, .minor = 8 },
+	{ .path = "/dev/urandom", .major = 1, .minor = 9 },
+};
+
+static int dr_nod(struct cut *c, const struct entry *w, const char *dest)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(dr_nods); i++)
+		if (!strcmp(dest, dr_nods[i].path) && w->nodtype == 'c' &&
+		    w->major == dr_nods[i].major &&
+		    w->minor == dr_nods[i].minor)
+			return 0;
+	return error(c, "nod '%s': dracut cannot make device nodes other than its own (/dev/console, null, kmsg, random, urandom): use CUT=native",
+		     dest);
+}
+
 /* ---- manifest directives ----------------------------------------------- */
 
 static int parse_mode(struct cut *c, const char *what, const char *dest,
@@ -1302,6 +1412,8 @@ static int do_bin(struct cut *c, char **argv)
 		e = add_host(c, p, NULL, 0);
 		if (e == -ENOENT)
 			e = error(c, "bin '%s': %s", p, strerror(ENOENT));
+		if (!e && c->dr)
+			e = dr_word(c, &c->dr->install, "--install", p);
 		err = err ?: e;
 		free(p);
 	}
@@ -1322,6 +1434,8 @@ static int do_file(struct cut *c, char **argv)
 	}
 	mode = st.st_mode & 07777;
 	err = argv[3] ? parse_mode(c, "file", argv[1], argv[3], &mode) : 0;
+	if (!err && c->dr)
+		err = dr_file(c, argv[1], src, &st, mode);
 	if (!err)
 		err = img_add_file(c, argv[1], src, &st, mode, &e);
 	if (!err && !e->closed) {
@@ -1339,11 +1453,16 @@ static int do_dir(struct cut *c, char **argv)
 
 	if (argv[2] && parse_mode(c, "dir", argv[1], argv[2], &mode))
 		return -ECANCELED;
+	if (c->dr)
+		dr_stage(c, DR_DIR, argv[1], mode, NULL, 0);
 	return img_add_dir(c, argv[1], mode, false);
 }
 
 static int do_slink(struct cut *c, char **argv)
 {
+	if (c->dr)
+		dr_stage(c, DR_SLINK, argv[1], 0777, argv[2],
+			 strlen(argv[2]));
 	return img_add_slink(c, argv[1], argv[2]);
 }
 
@@ -1373,6 +1492,8 @@ static int do_nod(struct cut *c, char **argv)
 	w.nodtype = argv[3][0];
 	if (parse_num(c, "major", argv[4], &w.major) ||
 	    parse_num(c, "minor", argv[5], &w.minor))
+		return -ECANCELED;
+	if (c->dr && dr_nod(c, &w, argv[1]))
 		return -ECANCELED;
 	return img_add(c, argv[1], &w, NULL);
 }
@@ -1447,6 +1568,8 @@ static int do_tree(struct cut *c, char **argv)
 		err = error(c, "tree '%s': not a directory", src);
 	else
 		err = tree_copy(c, argv[1], src, &st);
+	if (!err && c->dr)
+		dr_include(c, src, argv[1]);
 	free(src);
 	return err;
 }
@@ -1481,6 +1604,9 @@ static int do_kmod(struct cut *c, char **argv)
 		}
 		err = mod_visit_list(c, list) ?: err;
 		kmod_module_unref_list(list);
+		if (c->dr)
+			err = dr_word(c, &c->dr->drivers, "--add-drivers",
+				      argv[i]) ?: err;
 	}
 	return err;
 }
@@ -2122,6 +2248,287 @@ static void list_entry(const struct entry *e)
 	kinds[e->kind].list(e);
 }
 
+/* ---- dracut: running ---------------------------------------------------- */
+
+struct args {
+	char **v;
+	size_t n;
+};
+
+static void args_add(struct args *a, const char *s)
+{
+	a->v = xrealloc(a->v, (a->n + 2) * sizeof(*a->v));
+	a->v[a->n++] = xstrdup(s);
+	a->v[a->n] = NULL;
+}
+
+static void args_free(struct args *a)
+{
+	for (size_t i = 0; i < a->n; i++)
+		free(a->v[i]);
+	free(a->v);
+	memset(a, 0, sizeof(*a));
+}
+
+/* dracut's argv: no dracut modules (rapido-init is /init), no host config. */
+static void dr_argv(struct cut *c, struct args *a, const char *work,
+		    const char *out)
+{
+	static const char *const fixed[] = {
+		"dracut", "--force", "--no-compress", "--no-hostonly",
+		"--no-hostonly-cmdline", "--no-early-microcode", "--nostrip",
+		"--reproducible", "--modules", " ",
+	};
+	const struct dracut *d = c->dr;
+	char *p;
+
+	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++)
+		args_add(a, fixed[i]);
+	args_add(a, "--conf");
+	p = xasprintf("%s/dracut.conf", work);
+	args_add(a, p);
+	free(p);
+	args_add(a, "--confdir");
+	p = xasprintf("%s/conf.d", work);
+	args_add(a, p);
+	free(p);
+	args_add(a, "--tmpdir");
+	args_add(a, work);
+	if (c->kmod_used) {
+		args_add(a, "--kver");
+		args_add(a, c->kver);
+		args_add(a, "--kmoddir");
+		args_add(a, c->kdir);
+		args_add(a, "--add-drivers");
+		args_add(a, d->drivers.s ?: "");
+	} else {
+		args_add(a, "--no-kernel");
+	}
+	if (d->install.len) {
+		args_add(a, "--install");
+		args_add(a, d->install.s);
+	}
+	if (d->nstage) {
+		args_add(a, "--include");
+		p = xasprintf("%s/stage", work);
+		args_add(a, p);
+		free(p);
+		args_add(a, "/");
+	}
+	for (size_t i = 0; i + 1 < d->ninc; i += 2) {
+		args_add(a, "--include");
+		args_add(a, d->inc[i]);
+		args_add(a, d->inc[i + 1]);
+	}
+	args_add(a, out);
+}
+
+/* mkdir -p of the directories above @path (0755). */
+static int mkdir_parents(char *path)
+{
+	for (char *s = strchr(path + 1, '/'); s; s = strchr(s + 1, '/')) {
+		*s = '\0';
+		if (mkdir(path, 0755) && errno != EEXIST) {
+			*s = '/';
+			return -errno;
+		}
+		*s = '/';
+	}
+	return 0;
+}
+
+static int stage_dir(const char *p, const struct dr_stage *st)
+{
+	if (mkdir(p, st->mode) && errno != EEXIST)
+		return -errno;
+	return chmod(p, st->mode) ? -errno : 0;
+}
+
+static int stage_slink(const char *p, const struct dr_stage *st)
+{
+	return symlink(st->data, p) ? -errno : 0;
+}
+
+static int stage_data(const char *p, const struct dr_stage *st)
+{
+	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int err = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, st->data, st->len) != (ssize_t)st->len)
+		err = errno ? -errno : -EIO;
+	if (!err && fchmod(fd, st->mode))
+		err = -errno;
+	if (close(fd) && !err)
+		err = -errno;
+	return err;
+}
+
+static int (*const stage_ops[])(const char *p, const struct dr_stage *st) = {
+	[DR_DIR] = stage_dir,
+	[DR_SLINK] = stage_slink,
+	[DR_DATA] = stage_data,
+};
+
+/* The staging tree @work/stage: dirs with their modes, symlinks, data. */
+static int dr_make_stage(struct cut *c, const char *work)
+{
+	const struct dracut *d = c->dr;
+	int err = 0;
+
+	for (size_t i = 0; i < d->nstage; i++) {
+		const struct dr_stage *st = &d->stage[i];
+		char *p = xasprintf("%s/stage%s%s", work,
+				    st->dest[0] == '/' ? "" : "/", st->dest);
+		int e = mkdir_parents(p);
+
+		e = e ?: stage_ops[st->kind](p, st);
+		if (e)
+			err = error(c, "'%s': %s", p, strerror(-e));
+		free(p);
+	}
+	return err;
+}
+
+static int rm_one(const char *path, const struct stat *st, int type,
+		  struct FTW *ftw)
+{
+	return remove(path) ? -errno : 0;
+}
+
+/* Copy @log to stderr (dracut's own words on its failure). */
+static void show_log(const char *log)
+{
+	char buf[4096];
+	ssize_t n;
+	int fd = open(log, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		if (fwrite(buf, 1, n, stderr) != (size_t)n)
+			break;
+	close(fd);
+}
+
+/* Run @argv, its output into @log; 0, or an error (reported). */
+static int dr_exec(struct cut *c, char **argv, const char *log)
+{
+	int fd, st;
+	pid_t pid;
+
+	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return error(c, "'%s': %s", log, strerror(errno));
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		close(fd);
+		return error(c, "'%s': fork: %s", argv[0], strerror(errno));
+	}
+	if (!pid) {
+		int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+		if (nul < 0 || dup2(nul, 0) < 0 || dup2(fd, 1) < 0 ||
+		    dup2(fd, 2) < 0)
+			_exit(127);
+		execvp(argv[0], argv);
+		dprintf(2, PROG ": '%s': %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(fd);
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return error(c, "'%s': wait: %s", argv[0],
+				     strerror(errno));
+	if (WIFEXITED(st) && !WEXITSTATUS(st))
+		return 0;
+	show_log(log);
+	if (WIFSIGNALED(st))
+		return error(c, "'%s': killed by signal %d (its output above)",
+			     argv[0], WTERMSIG(st));
+	return error(c, "'%s': failed with exit code %d (its output above)",
+		     argv[0], WEXITSTATUS(st));
+}
+
+/*
+ * Have dracut write @output: a scratch dir under the --tmpdir (default:
+ * beside @output) holds an empty config, the staging tree and dracut's own
+ * tmpdir; dracut writes OUTPUT.tmp, renamed on success. @list: print the
+ * argv (scratch dir "WORK"), run nothing.
+ */
+static int dr_write(struct cut *c, const char *output, bool list)
+{
+	static const struct dr_stage empty = { .kind = DR_DATA, .mode = 0644 };
+	char *dir, *work, *tmp, *conf = NULL, *confd = NULL, *log = NULL;
+	struct args a = { 0 };
+	int err = 0;
+
+	if (list) {
+		dr_argv(c, &a, "WORK", output ?: "OUTPUT");
+		for (size_t i = 0; i < a.n; i++)
+			printf("%s\n", a.v[i]);
+		args_free(&a);
+		return 0;
+	}
+	dir = c->tmpdir ? xstrdup(c->tmpdir) : dir_of(output);
+	work = xasprintf("%s/rapido-dracut.XXXXXX", dir);
+	tmp = xasprintf("%s.tmp", output);
+	if (!mkdtemp(work)) {
+		err = error(c, "'%s': mkdtemp: %s", work, strerror(errno));
+		goto out;
+	}
+	conf = xasprintf("%s/dracut.conf", work);
+	confd = xasprintf("%s/conf.d", work);
+	log = xasprintf("%s/dracut.log", work);
+	err = stage_data(conf, &empty);
+	if (!err && mkdir(confd, 0755))
+		err = -errno;
+	if (err)
+		err = error(c, "'%s': %s", work, strerror(-err));
+	err = err ?: dr_make_stage(c, work);
+	dr_argv(c, &a, work, tmp);
+	if (c->verbose) {
+		fputs(PROG ":", stderr);
+		for (size_t i = 0; i < a.n; i++)
+			fprintf(stderr, " '%s'", a.v[i]);
+		fputc('\n', stderr);
+	}
+	err = err ?: dr_exec(c, a.v, log);
+	if (!err && rename(tmp, output))
+		err = error(c, "'%s': %s", output, strerror(errno));
+	if (err)
+		unlink(tmp);
+	nftw(work, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+out:
+	args_free(&a);
+	free(conf);
+	free(confd);
+	free(log);
+	free(tmp);
+	free(work);
+	free(dir);
+	return err;
+}
+
+static void dracut_free(struct dracut *d)
+{
+	if (!d)
+		return;
+	free(d->install.s);
+	free(d->drivers.s);
+	for (size_t i = 0; i < d->ninc; i++)
+		free(d->inc[i]);
+	free(d->inc);
+	for (size_t i = 0; i < d->nstage; i++) {
+		free(d->stage[i].dest);
+		free(d->stage[i].data);
+	}
+	free(d->stage);
+	free(d);
+}
+
 /* ---- main --------------------------------------------------------------- */
 
 static void show_usage(FILE *f)
@@ -2134,6 +2541,9 @@ static void show_usage(FILE *f)
 		"  -k, --kver VER        kernel release (for kmod lines)\n"
 		"  -D, --define NAME=VAL ${NAME} in manifest lines\n"
 		"  -l, --list            print the entries instead of writing\n"
+		"      --dracut          have dracut (dracut-core) write the archive\n"
+		"                        (with --list: print its argv)\n"
+		"      --tmpdir DIR      dracut's scratch space (default: OUTPUT's dir)\n"
 		"  -v, --verbose         notes on stderr\n"
 		"  -h, --help\n"
 		"SOURCE_DATE_EPOCH (env): mtime of every entry (reproducible)\n");
@@ -2165,6 +2575,7 @@ static void cut_free(struct cut *c)
 	free(c->modlist.s);
 	if (c->kctx)
 		kmod_unref(c->kctx);
+	dracut_free(c->dr);
 }
 
 int main(int argc, char **argv)
@@ -2178,6 +2589,8 @@ int main(int argc, char **argv)
 		{ "list", no_argument, NULL, 'l' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "dracut", no_argument, NULL, 'R' },
+		{ "tmpdir", required_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *output = NULL, *base = NULL, *sde;
@@ -2222,6 +2635,12 @@ int main(int argc, char **argv)
 		case 'v':
 			c.verbose = true;
 			break;
+		case 'R':
+			c.dr = xcalloc(1, sizeof(*c.dr));
+			break;
+		case 'T':
+			c.tmpdir = optarg;
+			break;
 		case 'h':
 			show_usage(stdout);
 			return 0;
@@ -2235,6 +2654,20 @@ int main(int argc, char **argv)
 			"no MANIFEST given" : "no --output FILE given");
 		show_usage(stderr);
 		return 2;
+	}
+	if (c.dr && base) {
+		fprintf(stderr, PROG ": --dracut writes a whole image: no --base (append with a second, native run)\n");
+		return 2;
+	}
+	if (c.dr && !list) {
+		char *dracut = find_in(getenv("PATH") ?: default_path,
+				       "dracut");
+
+		if (!dracut) {
+			fprintf(stderr, PROG ": 'dracut': not found in PATH: install it (apt-get install dracut-core), or use CUT=native\n");
+			return 1;
+		}
+		free(dracut);
 	}
 	sde = getenv("SOURCE_DATE_EPOCH");
 	if (sde && *sde) {
@@ -2266,8 +2699,13 @@ int main(int argc, char **argv)
 				   .len = c.modlist.len };
 
 		img_add(&c, "/rapido/modules", &w, NULL);
+		if (c.dr)
+			dr_stage(&c, DR_DATA, "/rapido/modules", 0644, w.data,
+				 w.len);
 	}
-	if (!c.errors) {
+	if (!c.errors && c.dr) {
+		dr_write(&c, output, list);
+	} else if (!c.errors) {
 		v = layout(&c, &n);
 		if (list)
 			for (size_t i = 0; i < n; i++)

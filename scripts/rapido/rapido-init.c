@@ -27,10 +27,21 @@
  * of the environment the kernel gave init.
  *
  * PID 1 must never exit: anything fatal is printed and the guest reboots.
+ *
+ * Run as rapido-qmp (a link to /init), it is the guest's end of the control
+ * channel instead:
+ *
+ *	rapido-qmp REQUEST...
+ *
+ * writes the words of REQUEST as one line to the virtio-serial port
+ * "rapido.control" (a QMP command as JSON, or an action such as
+ * "drive_del hda": see rapido-vm), prints the host's reply line and exits
+ * 0 for {"return": ...}, 1 for {"error": ...}, 2 if there was no reply.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +59,9 @@
 #define MODULES_LIST	"/rapido/modules"
 #define PORTS_DIR	"/sys/class/virtio-ports"
 #define STATUS_PORT	"rapido.status"
+#define CONTROL_PORT	"rapido.control"
+#define CONTROL_MAX	4096	/* one request or reply line */
+#define CONTROL_MS	120000	/* the host's reply, at most */
 #define STAGE_CWD	"/root"
 #define SHELL		"/bin/sh"
 #define STAGE_PATH	"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -342,11 +356,11 @@ static int insert_modules(FILE *list)
 
 /* ---- result channel ---------------------------------------------------- */
 
-/* The port's fd, -ENOENT if not (yet) there, or -EIO if unusable. */
-static int open_status_port(void)
+/* The /dev path of the virtio-serial port called @port, or -ENOENT. */
+static int find_port(const char *port, char *dev, size_t size)
 {
 	struct dirent *de;
-	int fd = -ENOENT;
+	int ret = -ENOENT;
 	DIR *dir;
 
 	dir = opendir(PORTS_DIR);
@@ -361,17 +375,29 @@ static int open_status_port(void)
 		if (read_small(path, name, sizeof(name)) < 0)
 			continue;
 		name[strcspn(name, "\n")] = '\0';
-		if (strcmp(name, STATUS_PORT))
+		if (strcmp(name, port))
 			continue;
-		snprintf(path, sizeof(path), "/dev/%s", de->d_name);
-		fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
-		if (fd < 0) {
-			err_line(path, "open", -errno);
-			fd = -EIO;	/* said so: don't look again */
-		}
+		snprintf(dev, size, "/dev/%s", de->d_name);
+		ret = 0;
 		break;
 	}
 	closedir(dir);
+	return ret;
+}
+
+/* The port's fd, -ENOENT if not (yet) there, or -EIO if unusable. */
+static int open_status_port(void)
+{
+	char path[300];
+	int fd;
+
+	if (find_port(STATUS_PORT, path, sizeof(path)))
+		return -ENOENT;
+	fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		err_line(path, "open", -errno);
+		fd = -EIO;	/* said so: don't look again */
+	}
 	return fd;
 }
 
@@ -643,10 +669,100 @@ static int modules_stage(void)
 	return code;
 }
 
-int main(void)
+/* ---- rapido-qmp: the guest's end of the control channel --------------- */
+
+#define QMP_PROG	"rapido-qmp"
+#define qmp_say(fmt, ...) fprintf(stderr, QMP_PROG ": " fmt "\n", ##__VA_ARGS__)
+
+/* Reads one reply line into @buf; 0, or -errno. */
+static int qmp_read_reply(int fd, char *buf, size_t size)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	size_t have = 0;
+
+	while (!memchr(buf, '\n', have)) {
+		ssize_t n;
+
+		if (have == size - 1)
+			return -EMSGSIZE;
+		n = poll(&p, 1, CONTROL_MS);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n ? -errno : -ETIMEDOUT;
+		n = read(fd, buf + have, size - 1 - have);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n ? -errno : -ECONNRESET;
+		have += n;
+		buf[have] = '\0';
+	}
+	buf[strcspn(buf, "\r\n")] = '\0';
+	return 0;
+}
+
+static int qmp_main(int argc, char **argv)
+{
+	char path[300], req[CONTROL_MAX], reply[CONTROL_MAX] = "";
+	size_t len = 0;
+	int fd, err;
+
+	if (argc < 2) {
+		qmp_say("usage: " QMP_PROG " '{\"execute\": ...}' | ACTION ARG (e.g. drive_del hda)");
+		return 2;
+	}
+	for (int i = 1; i < argc; i++) {
+		int n = snprintf(req + len, sizeof(req) - len, "%s%s",
+				 i > 1 ? " " : "", argv[i]);
+
+		if (n < 0 || (size_t)n >= sizeof(req) - len - 1) {
+			qmp_say("'%.20s...': request longer than %d bytes",
+				req, CONTROL_MAX - 2);
+			return 2;
+		}
+		len += n;
+	}
+	if (strchr(req, '\n')) {
+		qmp_say("'%s': a request is one line", req);
+		return 2;
+	}
+	req[len++] = '\n';
+	if (find_port(CONTROL_PORT, path, sizeof(path))) {
+		qmp_say("'%s': no such virtio-serial port: rapido-vm runs without --control",
+			CONTROL_PORT);
+		return 2;
+	}
+	fd = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		qmp_say("'%s': open: %s", path, strerror(errno));
+		return 2;
+	}
+	if (write(fd, req, len) != (ssize_t)len) {
+		qmp_say("'%s': write: %s", path, strerror(errno ? errno : EIO));
+		close(fd);
+		return 2;
+	}
+	err = qmp_read_reply(fd, reply, sizeof(reply));
+	close(fd);
+	if (err) {
+		qmp_say("'%s': no reply: %s", path, strerror(-err));
+		return 2;
+	}
+	printf("%s\n", reply);
+	return strncmp(reply, "{\"return\"", 9) ? 1 : 0;
+}
+
+int main(int argc, char **argv)
 {
 	int init_failed, modules_code;
+	const char *base;
 	char host[32];
+
+	base = argc ? strrchr(argv[0], '/') : NULL;
+	base = base ? base + 1 : argc ? argv[0] : "";
+	if (!strcmp(base, QMP_PROG))
+		return qmp_main(argc, argv);
 
 	if (getpid() != 1) {
 		fprintf(stderr, PROG ": must run as PID 1 (the guest's /init)\n");

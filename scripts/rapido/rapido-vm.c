@@ -12,6 +12,17 @@
  * found on the serial console (DIR/vm<N>/console.log). Both must be clean
  * for a pass.
  *
+ * With --control the guest may also ask for QMP commands on a second port,
+ * rapido.control (host side: a unix socket DIR/vm<N>/control.sock that
+ * rapido-vm listens on and QEMU connects to): one request per line, either
+ * a QMP command as a JSON object, passed on verbatim, or a named action
+ * from action_table ("drive_del hda"). rapido-vm runs it on the QMP socket
+ * and writes QEMU's reply line back ({"return": ...} or {"error": ...});
+ * DIR/vm<N>/control.log keeps both. Extra QEMU arguments may name
+ * ${VMDIR} (DIR/vm<N>) and ${VIRTIO} (the virtio transport suffix of the
+ * machine: device or pci); --file NAME:SIZE makes a sparse DIR/vm<N>/NAME
+ * before QEMU starts.
+ *
  * Exit: 0 pass; 1 fail; 128 rapido-vm itself cannot run; 128 + signal when
  * interrupted.
  */
@@ -33,6 +44,7 @@
 #include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -49,6 +61,9 @@
 #define EVENT_LINES	40	/* lines printed per report, at most */
 #define TAIL_LINES	20	/* console tail when no result came */
 #define REASON_MAX	120
+#define CONTROL_MAX	4096	/* one control request or reply line */
+#define QMP_MS		30000	/* one QMP exchange, at most */
+#define FILES_MAX	16	/* --file */
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -77,13 +92,16 @@ struct machine {
 	const char *name;
 	const char *opts;	/* appended to -M <name>,accel=<a> */
 	const char *vserial;	/* virtio-serial controller device */
+	const char *virtio;	/* ${VIRTIO}: virtio-<x>-${VIRTIO} devices */
 };
 
 static const struct machine machine_table[] = {
 	{ .name = "microvm", .opts = ",acpi=off",
-	  .vserial = "virtio-serial-device" },
-	{ .name = "pc", .opts = "", .vserial = "virtio-serial-pci" },
-	{ .name = "q35", .opts = "", .vserial = "virtio-serial-pci" },
+	  .vserial = "virtio-serial-device", .virtio = "device" },
+	{ .name = "pc", .opts = "", .vserial = "virtio-serial-pci",
+	  .virtio = "pci" },
+	{ .name = "q35", .opts = "", .vserial = "virtio-serial-pci",
+	  .virtio = "pci" },
 };
 
 struct accel {
@@ -146,8 +164,11 @@ struct opts {
 	unsigned long vm;	/* 0: first free */
 	bool print_argv;
 	bool quiet;
+	bool control;		/* the rapido.control port */
 	char **extra;
 	int nextra;
+	const char *files[FILES_MAX];	/* --file NAME:SIZE */
+	int nfiles;
 };
 
 struct vm {
@@ -158,6 +179,8 @@ struct vm {
 	char *status;
 	char *qmp;
 	char *qemu_err;		/* QEMU's stderr */
+	char *control;		/* control.sock */
+	char *control_log;
 };
 
 struct args {
@@ -309,10 +332,40 @@ static void bad_choice(const char *opt, const char *val, const char *choices)
 	free(what);
 }
 
+/* --file NAME:SIZE; NAME is a plain file name, SIZE bytes[K|M|G|T]. */
+static int parse_file_opt(const char *s, unsigned long long *size)
+{
+	static const char units[] = "KMGT";
+	const char *colon = strrchr(s, ':'), *u;
+	unsigned long long v;
+	char *end;
+
+	if (!colon || colon == s || memchr(s, '/', colon - s) || *s == '.') {
+		error(s, "--file wants NAME:SIZE with NAME a plain file name (e.g. disk.img:1G)",
+		      0);
+		return -EINVAL;
+	}
+	errno = 0;
+	v = strtoull(colon + 1, &end, 10);
+	u = *end ? strchr(units, *end) : NULL;
+	if (!isdigit((unsigned char)colon[1]) || errno || !v ||
+	    (*end && (!u || end[1]))) {
+		error(s, "--file SIZE is not a positive number with an optional K, M, G or T",
+		      0);
+		return -EINVAL;
+	}
+	if (u)
+		v <<= 10 * (u - units + 1);
+	if (size)
+		*size = v;
+	return 0;
+}
+
 enum {
 	OPT_KERNEL = 256, OPT_INITRD, OPT_DIR, OPT_MODE, OPT_MEM, OPT_CPUS,
 	OPT_TIMEOUT, OPT_ACCEL, OPT_MACHINE, OPT_QEMU, OPT_APPEND, OPT_VM,
 	OPT_PRINT_ARGV, OPT_CHECK, OPT_QUIET, OPT_RESULTS, OPT_HELP,
+	OPT_CONTROL, OPT_FILE,
 };
 
 static const struct option long_opts[] = {
@@ -333,6 +386,8 @@ static const struct option long_opts[] = {
 	{ .name = "quiet", .val = OPT_QUIET },
 	{ .name = "results", .has_arg = 1, .val = OPT_RESULTS },
 	{ .name = "help", .val = OPT_HELP },
+	{ .name = "control", .val = OPT_CONTROL },
+	{ .name = "file", .has_arg = 1, .val = OPT_FILE },
 	{ 0 }
 };
 
@@ -354,6 +409,8 @@ static void show_help(FILE *f)
 		"  --print-argv               print the QEMU argv and exit\n"
 		"  --check DIR/vm<N>          judge a finished run's console.log and status\n"
 		"  --quiet                    test mode: don't echo the console\n"
+		"  --control                  serve the guest's QMP requests (rapido.control)\n"
+		"  --file NAME:SIZE           sparse file DIR/vm<N>/NAME (SIZE[K|M|G|T]) for ${VMDIR}\n"
 		"exit: 0 pass, 1 fail, 128 cannot run\n", PROG, PROG);
 }
 
@@ -432,6 +489,16 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 			break;
 		case OPT_QUIET:
 			o->quiet = true;
+			break;
+		case OPT_CONTROL:
+			o->control = true;
+			break;
+		case OPT_FILE:
+			if (o->nfiles == FILES_MAX)
+				error("--file", "too many files (at most 16)",
+				      0);
+			else if (!parse_file_opt(optarg, NULL))
+				o->files[o->nfiles++] = optarg;
 			break;
 		case OPT_HELP:
 			show_help(stdout);
@@ -597,6 +664,8 @@ static int vm_lock(const struct opts *o, struct vm *vm)
 			vm->status = xasprintf("%s/status", vm->dir);
 			vm->qmp = xasprintf("%s/qmp.sock", vm->dir);
 			vm->qemu_err = xasprintf("%s/qemu.err", vm->dir);
+			vm->control = xasprintf("%s/control.sock", vm->dir);
+			vm->control_log = xasprintf("%s/control.log", vm->dir);
 			return 0;
 		}
 		err = errno;
@@ -650,6 +719,32 @@ static int vm_dir_fresh(const struct vm *vm)
 	}
 	closedir(d);
 	return ret;
+}
+
+/* --file: fresh sparse files in DIR/vm<N>, for the profile's drives. */
+static int vm_files(const struct opts *o, const struct vm *vm)
+{
+	for (int i = 0; i < o->nfiles; i++) {
+		const char *spec = o->files[i];
+		unsigned long long size;
+		char *path;
+		int fd, ret = 0;
+
+		parse_file_opt(spec, &size);
+		path = xasprintf("%s/%.*s", vm->dir,
+				 (int)(strrchr(spec, ':') - spec), spec);
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd < 0 || ftruncate(fd, size)) {
+			ret = -errno;
+			error(path, "cannot create the --file", errno);
+		}
+		if (fd >= 0)
+			close(fd);
+		free(path);
+		if (ret)
+			return ret;
+	}
+	return 0;
 }
 
 /* ---- KVM probe cache: lines "<boot_id> <accel> <qemu path>" ---- */
@@ -784,6 +879,71 @@ static char *qemu_escape(const char *s)
 	return e;
 }
 
+/* The ${NAME}s an extra QEMU argument may use. */
+enum qvar { QVAR_VMDIR, QVAR_VIRTIO };
+
+static const char *const qvar_names[] = {
+	[QVAR_VMDIR] = "VMDIR",
+	[QVAR_VIRTIO] = "VIRTIO",
+};
+
+/*
+ * Expand ${VMDIR} (','-escaped for QEMU option lists) and ${VIRTIO} in
+ * @arg. With @vm NULL only check the names. Returns 0 with *@out (unless
+ * checking) or -EINVAL after reporting an unknown name.
+ */
+static int expand_arg(const char *arg, const struct vm *vm,
+		      const struct machine *m, char **out)
+{
+	char *text = NULL;
+	size_t len;
+	FILE *f = vm ? open_memstream(&text, &len) : NULL;
+	int ret = 0;
+
+	if (vm && !f)
+		fatal_oom();
+	for (const char *s = arg; *s; s++) {
+		const char *end = NULL;
+		size_t i, n;
+
+		if (s[0] == '$' && s[1] == '{')
+			end = strchr(s + 2, '}');
+		if (!end) {
+			if (f)
+				fputc(*s, f);
+			continue;
+		}
+		n = end - s - 2;
+		for (i = 0; i < ARRAY_SIZE(qvar_names); i++)
+			if (strlen(qvar_names[i]) == n &&
+			    !strncmp(s + 2, qvar_names[i], n))
+				break;
+		if (i == ARRAY_SIZE(qvar_names)) {
+			char *what = xasprintf("unknown ${%.*s} in a QEMU argument (known: ${VMDIR}, ${VIRTIO})",
+					       (int)n, s + 2);
+
+			error(arg, what, 0);
+			free(what);
+			ret = -EINVAL;
+		} else if (f && i == QVAR_VMDIR) {
+			char *e = qemu_escape(vm->dir);
+
+			fputs(e, f);
+			free(e);
+		} else if (f) {
+			fputs(m->virtio, f);
+		}
+		s = end;
+	}
+	if (f && fclose(f))
+		fatal_oom();
+	if (vm && !ret)
+		*out = text;
+	else
+		free(text);
+	return ret;
+}
+
 static void build_args(struct args *a, const struct opts *o,
 		       const struct vm *vm, const char *accel)
 {
@@ -827,8 +987,23 @@ static void build_args(struct args *a, const struct opts *o,
 	args_addf(a, "virtserialport,chardev=rstatus,name=rapido.status");
 	args_addf(a, "-qmp");
 	args_addf(a, "unix:%s,server=on,wait=off", qmp);
-	for (int i = 0; i < o->nextra; i++)
-		args_addf(a, "%s", o->extra[i]);
+	if (o->control) {
+		char *ctl = qemu_escape(vm->control);
+
+		args_addf(a, "-chardev");
+		args_addf(a, "socket,id=rcontrol,path=%s", ctl);
+		args_addf(a, "-device");
+		args_addf(a, "virtserialport,chardev=rcontrol,name=rapido.control");
+		free(ctl);
+	}
+	for (int i = 0; i < o->nextra; i++) {
+		char *e;
+
+		/* checked in main() */
+		if (expand_arg(o->extra[i], vm, o->machine, &e))
+			exit(EXIT_RAPIDO);
+		args_add(a, e);
+	}
 	free(con);
 	free(status);
 	free(qmp);
@@ -935,6 +1110,357 @@ static void qemu_kill(pid_t pid, int pidfd, int *wstatus)
 		;
 }
 
+/* ---- control channel: the guest asks for QMP commands ---- */
+
+/*
+ * Named actions: "<name> <arg>" becomes the QMP command @fmt, its %s the
+ * JSON-escaped arg. With @hmp_quiet, the action is an HMP command that
+ * prints nothing when it works: any output is turned into an error reply.
+ */
+struct action {
+	const char *name;
+	const char *fmt;
+	bool hmp_quiet;
+};
+
+#define HMP(cmd) "{\"execute\": \"human-monitor-command\", " \
+	"\"arguments\": {\"command-line\": \"" cmd "%s\"}}"
+
+static const struct action action_table[] = {
+	{ .name = "hmp", .fmt = HMP("") },
+	{ .name = "drive_del", .fmt = HMP("drive_del "), .hmp_quiet = true },
+	{ .name = "device_del",
+	  .fmt = "{\"execute\": \"device_del\", \"arguments\": {\"id\": \"%s\"}}" },
+};
+
+struct control {
+	int listen_fd;		/* control.sock, -1: no control channel */
+	int conn_fd;		/* QEMU's connection, -1: none yet */
+	char buf[CONTROL_MAX];
+	size_t len;
+	const struct vm *vm;
+};
+
+/* @s as the inside of a JSON string. */
+static char *json_escape(const char *s)
+{
+	char *text = NULL;
+	size_t len;
+	FILE *f = open_memstream(&text, &len);
+
+	if (!f)
+		fatal_oom();
+	for (; *s; s++) {
+		unsigned char c = *s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	if (fclose(f))
+		fatal_oom();
+	return text;
+}
+
+static char *rapido_error(const char *fmt, ...)
+{
+	va_list ap;
+	char *msg, *esc, *reply;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		fatal_oom();
+	va_end(ap);
+	esc = json_escape(msg);
+	reply = xasprintf("{\"error\": {\"class\": \"RapidoError\", \"desc\": \"%s\"}}",
+			  esc);
+	free(esc);
+	free(msg);
+	return reply;
+}
+
+/* One line from @fd (no CR/LF) by @deadline; 0, or -errno. */
+static int read_line(int fd, char *buf, size_t size, size_t *have,
+		     double deadline, char **line)
+{
+	for (;;) {
+		char *nl = memchr(buf, '\n', *have);
+		double left = deadline - now();
+		ssize_t r;
+
+		if (nl) {
+			size_t n = nl - buf;
+
+			*line = xasprintf("%.*s", (int)n, buf);
+			(*line)[strcspn(*line, "\r")] = '\0';
+			memmove(buf, nl + 1, *have - n - 1);
+			*have -= n + 1;
+			return 0;
+		}
+		if (*have == size)
+			return -EMSGSIZE;
+		if (left <= 0 || !poll_one(fd, (int)(left * 1000) + 1))
+			return -ETIMEDOUT;
+		r = read(fd, buf + *have, size - *have);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (!r)
+			return -ECONNRESET;
+		*have += r;
+	}
+}
+
+static int send_all(int fd, const char *s, size_t len)
+{
+	while (len) {
+		ssize_t w = send(fd, s, len, MSG_NOSIGNAL);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		s += w;
+		len -= w;
+	}
+	return 0;
+}
+
+/* The next line that is a reply ("return" or "error"), events skipped. */
+static int qmp_reply(int fd, char *buf, size_t size, size_t *have,
+		     double deadline, char **line)
+{
+	for (;;) {
+		int ret = read_line(fd, buf, size, have, deadline, line);
+
+		if (ret)
+			return ret;
+		if (!strncmp(*line, "{\"return\"", 9) ||
+		    !strncmp(*line, "{\"error\"", 8))
+			return 0;
+		free(*line);
+	}
+}
+
+/* Run the JSON @cmd on QEMU's QMP socket; the reply line, always. */
+static char *qmp_run(const char *sock, const char *cmd)
+{
+	static const char caps[] = "{\"execute\": \"qmp_capabilities\"}\n";
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	double deadline = now() + QMP_MS / 1000.0;
+	char buf[CONTROL_MAX], *line = NULL, *c;
+	const char *step = "connect";
+	size_t have = 0;
+	int fd, ret;
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return rapido_error("qmp: socket: %s", strerror(errno));
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", sock);
+	ret = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) ? -errno : 0;
+	if (!ret) {
+		step = "greeting";
+		ret = read_line(fd, buf, sizeof(buf), &have, deadline, &line);
+	}
+	if (!ret && !strstr(line, "\"QMP\"")) {
+		free(line);
+		close(fd);
+		return rapido_error("qmp: '%s': not a QMP greeting", sock);
+	}
+	free(line);
+	line = NULL;
+	if (!ret) {
+		step = "qmp_capabilities";
+		ret = send_all(fd, caps, strlen(caps));
+	}
+	if (!ret)
+		ret = qmp_reply(fd, buf, sizeof(buf), &have, deadline, &line);
+	if (!ret && strncmp(line, "{\"return\"", 9)) {
+		close(fd);
+		return line;
+	}
+	free(line);
+	line = NULL;
+	if (!ret) {
+		step = "command";
+		c = xasprintf("%s\n", cmd);
+		ret = send_all(fd, c, strlen(c));
+		free(c);
+	}
+	if (!ret)
+		ret = qmp_reply(fd, buf, sizeof(buf), &have, deadline, &line);
+	close(fd);
+	if (ret)
+		return rapido_error("qmp: '%s': %s: %s", sock, step,
+				    strerror(-ret));
+	return line;
+}
+
+/* The QMP command for a request line, or NULL with *@reply set. */
+static char *control_command(const char *req, const struct action **act,
+			     char **reply)
+{
+	size_t n = strcspn(req, " ");
+	const char *arg = req + n + (req[n] == ' ');
+	char *esc, *cmd;
+
+	*act = NULL;
+	if (req[0] == '{')
+		return xasprintf("%s", req);
+	for (size_t i = 0; i < ARRAY_SIZE(action_table); i++)
+		if (strlen(action_table[i].name) == n &&
+		    !strncmp(req, action_table[i].name, n))
+			*act = &action_table[i];
+	if (!*act) {
+		*reply = rapido_error("'%.*s': unknown request: send a QMP command as JSON or one of: hmp, drive_del, device_del",
+				      (int)n, req);
+		return NULL;
+	}
+	if (!*arg) {
+		*reply = rapido_error("'%s': needs an argument", (*act)->name);
+		return NULL;
+	}
+	esc = json_escape(arg);
+	cmd = xasprintf((*act)->fmt, esc);
+	free(esc);
+	return cmd;
+}
+
+/* Answer one request line: run it, log it, write the reply back. */
+static void control_request(struct control *ctl, const char *req)
+{
+	static const char hmp_ok[] = "{\"return\": \"\"}";
+	const struct action *act;
+	char *reply = NULL, *cmd, *out;
+	FILE *log;
+	int ret;
+
+	cmd = control_command(req, &act, &reply);
+	if (cmd)
+		reply = qmp_run(ctl->vm->qmp, cmd);
+	if (act && act->hmp_quiet && !strncmp(reply, "{\"return\": \"", 12) &&
+	    strcmp(reply, hmp_ok)) {
+		/* keep QEMU's text, already JSON-escaped, as the error */
+		size_t n = strlen(reply);
+		char *text = xasprintf("%.*s", (int)(n > 14 ? n - 14 : 0),
+				       reply + 12);
+		size_t tl = strlen(text);
+
+		/* HMP ends its lines with \r\n, escaped */
+		while (tl >= 2 && text[tl - 2] == '\\' &&
+		       (text[tl - 1] == 'n' || text[tl - 1] == 'r'))
+			text[tl -= 2] = '\0';
+
+		free(reply);
+		reply = xasprintf("{\"error\": {\"class\": \"GenericError\", \"desc\": \"%s\"}}",
+				  text);
+		free(text);
+	}
+	log = fopen(ctl->vm->control_log, "ae");
+	if (log) {
+		fprintf(log, "> %s\n< %s\n", req, reply);
+		fclose(log);
+	}
+	out = xasprintf("%s\n", reply);
+	ret = send_all(ctl->conn_fd, out, strlen(out));
+	if (ret)
+		error(ctl->vm->control, "cannot write the reply", -ret);
+	free(out);
+	free(reply);
+	free(cmd);
+}
+
+/* Listen on control.sock before QEMU starts: QEMU connects as a client. */
+static int control_open(struct control *ctl, const struct opts *o,
+			const struct vm *vm)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd;
+
+	*ctl = (struct control) { .listen_fd = -1, .conn_fd = -1, .vm = vm };
+	if (!o->control)
+		return 0;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		error("socket", "cannot create the control socket", errno);
+		return -errno;
+	}
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", vm->control);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) || listen(fd, 1)) {
+		int err = errno;
+
+		error(vm->control, "cannot listen", err);
+		close(fd);
+		return -err;
+	}
+	ctl->listen_fd = fd;
+	return 0;
+}
+
+static void control_close(struct control *ctl)
+{
+	if (ctl->conn_fd >= 0)
+		close(ctl->conn_fd);
+	if (ctl->listen_fd >= 0)
+		close(ctl->listen_fd);
+	ctl->conn_fd = -1;
+	ctl->listen_fd = -1;
+}
+
+/* Accept QEMU's connection, or read from it and answer whole lines. */
+static void control_events(struct control *ctl, const struct pollfd *p)
+{
+	ssize_t r;
+	char *nl;
+
+	if (p[0].revents) {
+		int fd = accept4(ctl->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+
+		if (fd >= 0) {
+			if (ctl->conn_fd >= 0)
+				close(ctl->conn_fd);
+			ctl->conn_fd = fd;
+			ctl->len = 0;
+		}
+		return;
+	}
+	if (!p[1].revents)
+		return;
+	r = read(ctl->conn_fd, ctl->buf + ctl->len, sizeof(ctl->buf) - ctl->len);
+	if (r <= 0) {
+		if (r < 0 && errno == EINTR)
+			return;
+		close(ctl->conn_fd);	/* QEMU went away */
+		ctl->conn_fd = -1;
+		return;
+	}
+	ctl->len += r;
+	while ((nl = memchr(ctl->buf, '\n', ctl->len))) {
+		size_t n = nl - ctl->buf;
+
+		*nl = '\0';
+		ctl->buf[strcspn(ctl->buf, "\r")] = '\0';
+		if (ctl->buf[0])
+			control_request(ctl, ctl->buf);
+		memmove(ctl->buf, nl + 1, ctl->len - n - 1);
+		ctl->len -= n + 1;
+	}
+	if (ctl->len == sizeof(ctl->buf)) {
+		char *reply = rapido_error("request longer than %d bytes",
+					   CONTROL_MAX - 1);
+		char *out = xasprintf("%s\n", reply);
+
+		send_all(ctl->conn_fd, out, strlen(out));
+		free(out);
+		free(reply);
+		ctl->len = 0;
+	}
+}
+
 static bool console_started(const struct vm *vm)
 {
 	struct stat st;
@@ -948,18 +1474,21 @@ static bool console_started(const struct vm *vm)
  * within PROBE_MS.
  */
 static void qemu_wait(const struct vm *vm, pid_t pid, int pidfd, int sigfd,
-		      unsigned long timeout, bool probe, struct run *r)
+		      unsigned long timeout, bool probe, struct run *r,
+		      struct control *ctl)
 {
 	double t0 = now(), deadline = timeout ? t0 + timeout : 0;
 
 	*r = (struct run) { .end = RUN_EXITED };
 	for (;;) {
-		struct pollfd p[2] = {
+		struct pollfd p[4] = {
 			{ .fd = pidfd, .events = POLLIN },
 			{ .fd = sigfd, .events = POLLIN },
+			{ .fd = ctl->listen_fd, .events = POLLIN },
+			{ .fd = ctl->conn_fd, .events = POLLIN },
 		};
 		double t = now();
-		int ms = -1;
+		int ms = -1, n;
 
 		if (deadline && deadline > t)
 			ms = (int)((deadline - t) * 1000) + 1;
@@ -967,7 +1496,10 @@ static void qemu_wait(const struct vm *vm, pid_t pid, int pidfd, int sigfd,
 			ms = 0;
 		if (probe && (ms < 0 || ms > 20))
 			ms = 20;
-		if (poll(p, 2, ms) < 0 && errno != EINTR) {
+		n = poll(p, 4, ms);
+		if (n > 0 && !p[0].revents && !p[1].revents)
+			control_events(ctl, &p[2]);
+		if (n < 0 && errno != EINTR) {
 			error("poll", "cannot wait for QEMU", errno);
 			r->end = RUN_SIGNAL;
 			r->signo = SIGTERM;
@@ -1368,6 +1900,7 @@ static int run_vm(const struct opts *o, const struct vm *vm, double t0)
 	const char *accel;
 	sigset_t mask, oldmask;
 	struct outcome out = { .timeout = o->mode->batch ? o->timeout : 0 };
+	struct control ctl;
 	struct run r;
 	int sigfd, ret = EXIT_RAPIDO, fds[3] = { 0 };
 	bool probe, kvm_exited = false;
@@ -1394,7 +1927,8 @@ static int run_vm(const struct opts *o, const struct vm *vm, double t0)
 		pid_t pid = -1;
 		int pidfd = -1;
 
-		if (vm_dir_fresh(vm)) {
+		if (vm_dir_fresh(vm) || vm_files(o, vm) ||
+		    control_open(&ctl, o, vm)) {
 			ret = EXIT_RAPIDO;
 			goto out;
 		}
@@ -1402,10 +1936,12 @@ static int run_vm(const struct opts *o, const struct vm *vm, double t0)
 		ret = qemu_start(o, vm, a.v, &oldmask, &pid, &pidfd);
 		args_free(&a);
 		if (ret) {
+			control_close(&ctl);
 			ret = EXIT_RAPIDO;
 			goto out;
 		}
-		qemu_wait(vm, pid, pidfd, sigfd, out.timeout, probe, &r);
+		qemu_wait(vm, pid, pidfd, sigfd, out.timeout, probe, &r, &ctl);
+		control_close(&ctl);
 		/* QEMU may leave our shared stdio non-blocking. */
 		for (int i = 0; i < 3; i++)
 			if (fds[i] >= 0)
@@ -1491,13 +2027,15 @@ int main(int argc, char **argv)
 
 	check_input(o.kernel);
 	check_input(o.initrd);
+	for (int i = 0; i < o.nextra; i++)
+		expand_arg(o.extra[i], NULL, NULL, NULL);
 	if (nerrors)
 		return EXIT_RAPIDO;
 	if (mkdir_p(o.dir) || vm_lock(&o, &vm))
 		return EXIT_RAPIDO;
-	if (strlen(vm.qmp) >= sizeof(sun.sun_path)) {
-		error(vm.qmp, "path too long for a unix socket: use a shorter --dir",
-		      0);
+	if (strlen(o.control ? vm.control : vm.qmp) >= sizeof(sun.sun_path)) {
+		error(o.control ? vm.control : vm.qmp,
+		      "path too long for a unix socket: use a shorter --dir", 0);
 		return EXIT_RAPIDO;
 	}
 	if (o.print_argv) {

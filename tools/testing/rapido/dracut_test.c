@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * CUT=dracut: rapido-cut parses the manifests as always, then has the
+ * system's dracut write the image. Unit tests of the argv and of what
+ * dracut cannot express (no dracut needed), then real boots of the simple
+ * profile through a dracut image (skipped without dracut or a built tree).
+ *
+ * RAPIDO_BIN: rapido's programs; RAPIDO_KTREE: a built tree with rapido
+ * installed (set by tools/testing/rapido/run_tests).
+ */
+#include "kselftest_harness.h"
+#include "rapido_test.h"
+
+#define BOOT_TIMEOUT	600
+
+static int has_line(const char *text, const char *line)
+{
+	size_t n = strlen(line);
+
+	for (const char *p = text; (p = strstr(p, line)); p++)
+		if ((p == text || p[-1] == '\n') && (p[n] == '\n' || !p[n]))
+			return 1;
+	return 0;
+}
+
+/* Is dracut in PATH? */
+static int have_dracut(void)
+{
+	char *const argv[] = { "sh", "-c", "command -v dracut", NULL };
+	struct run r;
+	int ok = !run(&r, argv) && r.status == 0;
+
+	run_free(&r);
+	return ok;
+}
+
+FIXTURE(dr) {
+	char dir[64];
+	const char *cut;
+};
+
+FIXTURE_SETUP(dr)
+{
+	const char *cut = rapido_bin("rapido-cut");
+
+	if (!cut || access(cut, X_OK))
+		SKIP(return, "RAPIDO_BIN is not set or has no rapido-cut");
+	self->cut = strdup(cut);
+	strcpy(self->dir, "/tmp/rapido-dracut.XXXXXX");
+	ASSERT_NE(NULL, mkdtemp(self->dir));
+}
+
+FIXTURE_TEARDOWN(dr)
+{
+	if (!self->cut)
+		return;
+	EXPECT_EQ(0, rm_rf(self->dir));
+	free((void *)self->cut);
+}
+
+TEST_F(dr, argv_maps_each_directive)
+{
+	char *m = strf("%s/manifest", self->dir);
+	char *f = strf("%s/autorun", self->dir);
+	char *tree = strf("%s/tree", self->dir);
+	char *out = strf("%s/img.cpio", self->dir);
+	char *inc;
+	struct run r;
+
+	ASSERT_EQ(0, write_file(f, 0755, "#!/bin/sh\nexit 0\n"));
+	ASSERT_EQ(0, mkdir(tree, 0755));
+	ASSERT_EQ(0, write_file(m, 0644,
+				"bin sh\n"
+				"file /rapido/autorun autorun 0755\n"
+				"tree /opt tree\n"
+				"dir /tmp 1777\n"
+				"slink /rapido/mtab /proc/mounts\n"
+				"nod /dev/console 0600 c 5 1\n"));
+	{
+		char *const argv[] = { (char *)self->cut, "--dracut", "--list",
+				 "-o", out, m, NULL };
+
+		ASSERT_EQ(0, run(&r, argv));
+	}
+	EXPECT_EQ(0, r.status) TH_LOG("%s", r.err);
+	EXPECT_TRUE(has_line(r.out, "dracut"));
+	EXPECT_TRUE(has_line(r.out, "--no-compress"));
+	EXPECT_TRUE(has_line(r.out, "--no-hostonly"));
+	EXPECT_TRUE(has_line(r.out, "--no-hostonly-cmdline"));
+	EXPECT_TRUE(has_line(r.out, "--nostrip"));
+	/* no kmod line: no kernel modules at all */
+	EXPECT_TRUE(has_line(r.out, "--no-kernel"));
+	EXPECT_TRUE(has_line(r.out, "--install"));
+	/* dirs and symlinks through the staging tree, at / */
+	EXPECT_TRUE(has_line(r.out, "WORK/stage\n/"));
+	inc = strf("--include\n%s\n/rapido/autorun\n", f);
+	EXPECT_NE(NULL, strstr(r.out, inc)) TH_LOG("%s", r.out);
+	free(inc);
+	inc = strf("--include\n%s\n/opt\n", tree);
+	EXPECT_NE(NULL, strstr(r.out, inc)) TH_LOG("%s", r.out);
+	free(inc);
+	/* the output last */
+	inc = strf("\n%s\n", out);
+	EXPECT_NE(NULL, strstr(r.out, inc));
+	EXPECT_EQ(strlen(r.out), strstr(r.out, inc) - r.out + strlen(inc));
+	free(inc);
+	run_free(&r);
+	free(m);
+	free(f);
+	free(tree);
+	free(out);
+}
+
+TEST_F(dr, refuses_what_dracut_cannot_express)
+{
+	char *m = strf("%s/manifest", self->dir);
+	char *f = strf("%s/data", self->dir);
+	char *out = strf("%s/img.cpio", self->dir);
+	struct run r;
+
+	ASSERT_EQ(0, write_file(f, 0644, "x\n"));
+	ASSERT_EQ(0, write_file(m, 0644,
+				"nod /dev/sda 0600 b 8 0\n"
+				"file /data data 0755\n"));
+	{
+		char *const argv[] = { (char *)self->cut, "--dracut", "--list",
+				 "-o", out, m, NULL };
+
+		ASSERT_EQ(0, run(&r, argv));
+	}
+	EXPECT_EQ(1, r.status);
+	EXPECT_NE(NULL, strstr(r.err, "nod '/dev/sda': dracut cannot make device nodes"))
+		TH_LOG("%s", r.err);
+	EXPECT_NE(NULL, strstr(r.err, "dracut cannot give it mode 0755"))
+		TH_LOG("%s", r.err);
+	EXPECT_NE(NULL, strstr(r.err, "CUT=native"));
+	EXPECT_NE(0, access(out, F_OK));
+	run_free(&r);
+	free(m);
+	free(f);
+	free(out);
+}
+
+TEST_F(dr, missing_dracut_names_the_package)
+{
+	char *m = strf("%s/manifest", self->dir);
+	char *out = strf("%s/img.cpio", self->dir);
+	char *const argv[] = { (char *)self->cut, "--dracut", "-o", out, m,
+			 NULL };
+	struct run r;
+
+	ASSERT_EQ(0, write_file(m, 0644, "dir /x\n"));
+	/* the test runs in its own process: PATH only changes here */
+	ASSERT_EQ(0, setenv("PATH", self->dir, 1));
+	ASSERT_EQ(0, run(&r, argv));
+	EXPECT_EQ(1, r.status);
+	EXPECT_NE(NULL, strstr(r.err, "apt-get install dracut-core"))
+		TH_LOG("%s", r.err);
+	run_free(&r);
+	free(m);
+	free(out);
+}
+
+TEST_F_TIMEOUT(dr, dracut_writes_the_image, BOOT_TIMEOUT)
+{
+	char *m = strf("%s/manifest", self->dir);
+	char *out = strf("%s/img.cpio", self->dir);
+	char *cmd = strf("cpio -it < %s", out);
+	char *const argv[] = { (char *)self->cut, "--dracut", "-o", out, m,
+			 NULL };
+	char *const list[] = { "sh", "-c", cmd, NULL };
+	struct run r;
+
+	if (!have_dracut())
+		SKIP(return, "dracut is not installed (apt-get install dracut-core)");
+	ASSERT_EQ(0, write_file(m, 0644,
+				"bin cat\ndir /rapido 0700\n"
+				"slink /rapido/mtab /proc/mounts\n"));
+	ASSERT_EQ(0, run(&r, argv));
+	EXPECT_EQ(0, r.status) TH_LOG("%s", r.err);
+	run_free(&r);
+	ASSERT_EQ(0, run(&r, list));
+	EXPECT_EQ(0, r.status) TH_LOG("%s", r.err);
+	EXPECT_TRUE(has_line(r.out, "rapido/mtab")) TH_LOG("%s", r.out);
+	EXPECT_TRUE(has_line(r.out, "usr/bin/cat")) TH_LOG("%s", r.out);
+	run_free(&r);
+	/* nothing left behind but the image */
+	{
+		char *tmp = strf("%s.tmp", out);
+
+		EXPECT_NE(0, access(tmp, F_OK));
+		free(tmp);
+	}
+	free(m);
+	free(out);
+	free(cmd);
+}
+
+/* Real boots of the simple profile through a dracut image. */
+FIXTURE(dr_boot) {
+	const char *ktree;
+};
+
+FIXTURE_SETUP(dr_boot)
+{
+	char *path;
+
+	self->ktree = getenv("RAPIDO_KTREE");
+	if (!self->ktree || !*self->ktree)
+		SKIP(return, "RAPIDO_KTREE is not set (run_tests sets it)");
+	path = strf("%s/include/config/kernel.release", self->ktree);
+	if (access(path, R_OK))
+		SKIP(return, "%s is not configured and built", self->ktree);
+	free(path);
+	if (!have_dracut())
+		SKIP(return, "dracut is not installed (apt-get install dracut-core)");
+}
+
+FIXTURE_TEARDOWN(dr_boot)
+{
+}
+
+static void dump(const struct run *r)
+{
+	fprintf(stderr, "--- exit %d after %.1f s\n--- stdout:\n%s\n--- stderr:\n%s\n",
+		r->status, r->secs, r->out, r->err);
+}
+
+TEST_F_TIMEOUT(dr_boot, simple_passes, BOOT_TIMEOUT)
+{
+	char *const argv[] = { "scripts/rapido/rapido-test", "PROFILE=simple",
+			 "CUT=dracut", NULL };
+	char *image = strf("%s/.rapido/images/simple.dracut.cpio",
+			   self->ktree);
+	struct run r;
+
+	ASSERT_EQ(0, run_in(&r, self->ktree, argv));
+	EXPECT_EQ(0, r.status) dump(&r);
+	EXPECT_TRUE(strstr(r.out, "simple: mounts and modules ok") ||
+		    strstr(r.err, "simple: mounts and modules ok")) dump(&r);
+	EXPECT_EQ(0, access(image, R_OK)) TH_LOG("%s is missing", image);
+	run_free(&r);
+	free(image);
+}
+
+TEST_F_TIMEOUT(dr_boot, x_exit_3_fails, BOOT_TIMEOUT)
+{
+	char *const argv[] = { "scripts/rapido/rapido-test", "PROFILE=simple",
+			 "CUT=dracut", "X=exit 3", NULL };
+	struct run r;
+
+	ASSERT_EQ(0, run_in(&r, self->ktree, argv));
+	EXPECT_EQ(1, r.status) dump(&r);
+	EXPECT_TRUE(strstr(r.out, "status 3") || strstr(r.err, "status 3"))
+		dump(&r);
+	run_free(&r);
+}
+
+TEST_F_TIMEOUT(dr_boot, bad_cut_is_refused, BOOT_TIMEOUT)
+{
+	char *const argv[] = { "scripts/rapido/rapido-test", "PROFILE=simple",
+			 "CUT=mkinitcpio", NULL };
+	struct run r;
+
+	ASSERT_EQ(0, run_in(&r, self->ktree, argv));
+	EXPECT_EQ(128, r.status) dump(&r);
+	EXPECT_NE(NULL, strstr(r.err, "CUT='mkinitcpio'")) dump(&r);
+	run_free(&r);
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,82 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# fstests on zram, shared by the fstests-<fs> profiles; sourced by their
+# autorun as /rapido/lib/fstests.sh (installed by lib/fstests.manifest).
+#
+#   fstests_local FSTYP
+#
+# Makes two zram devices of $ZRAM_SIZE, a FSTYP file system on the first
+# mounted at /mnt/test (TEST_DEV, TEST_DIR) and the second ready for the
+# tests at /mnt/scratch (SCRATCH_DEV, SCRATCH_MNT), writes the fstests
+# config (/fstests/local.config and /fstests/configs/<hostname>.config),
+# then runs ./check $FSTESTS if FSTESTS is set. Returns check's status,
+# or 1 if the devices or the file system could not be made.
+
+. /rapido/lib/zram.sh
+
+fstests_users() {
+	# the users and groups fstests' _require_user and friends look for
+	[ -f /etc/passwd ] || cat > /etc/passwd <<'PASSWD'
+root:x:0:0:root:/root:/bin/sh
+fsgqa:x:1000:1000:fsgqa:/tmp:/bin/sh
+123456-fsgqa:x:1001:1001:fsgqa numeric:/tmp:/bin/sh
+fsgqa2:x:1002:1002:fsgqa2:/tmp:/bin/sh
+nobody:x:65534:65534:nobody:/nonexistent:/bin/false
+PASSWD
+	[ -f /etc/group ] || cat > /etc/group <<'GROUP'
+root:x:0:
+fsgqa:x:1000:
+123456-fsgqa:x:1001:
+fsgqa2:x:1002:
+nogroup:x:65534:
+GROUP
+}
+
+fstests_mkfs() {
+	case $1 in
+	xfs) mkfs.xfs -f -q "$2" ;;
+	btrfs) mkfs.btrfs -f -q "$2" > /dev/null ;;
+	ext2|ext3|ext4) "mkfs.$1" -F -q "$2" ;;
+	*) echo "fstests: no mkfs for FSTYP '$1'" >&2; return 1 ;;
+	esac
+}
+
+fstests_local() {
+	fstyp=$1
+	size=${ZRAM_SIZE:-1G}
+	dir=/fstests
+
+	devs=$(zram_setup "$size" 2) || return 1
+	test_dev=$(echo "$devs" | sed -n 1p)
+	scratch_dev=$(echo "$devs" | sed -n 2p)
+	if ! fstests_mkfs "$fstyp" "$test_dev"; then
+		echo "fstests: mkfs of $fstyp on $test_dev failed" >&2
+		return 1
+	fi
+	mkdir -p /mnt/test /mnt/scratch /etc
+	if ! mount -t "$fstyp" "$test_dev" /mnt/test; then
+		echo "fstests: mounting $fstyp $test_dev on /mnt/test failed" >&2
+		return 1
+	fi
+	fstests_users
+
+	mkdir -p "$dir/configs"
+	cat > "$dir/configs/$(hostname).config" <<CONFIG
+# written by rapido's fstests-$fstyp profile
+export FSTYP=$fstyp
+export TEST_DEV=$test_dev
+export TEST_DIR=/mnt/test
+export SCRATCH_DEV=$scratch_dev
+export SCRATCH_MNT=/mnt/scratch
+CONFIG
+	cp "$dir/configs/$(hostname).config" "$dir/local.config"
+	echo "fstests: $fstyp TEST_DEV=$test_dev on /mnt/test, SCRATCH_DEV=$scratch_dev for /mnt/scratch ($size each)"
+
+	if [ -z "${FSTESTS:-}" ]; then
+		echo "fstests: ready; FSTESTS= not given, nothing run (cd $dir && ./check <tests>)"
+		return 0
+	fi
+	echo "fstests: cd $dir && ./check $FSTESTS"
+	# shellcheck disable=SC2086 # FSTESTS is a list of tests and options
+	(cd "$dir" && ./check $FSTESTS)
+}

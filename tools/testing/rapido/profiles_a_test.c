@@ -1,0 +1,492 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Real boots of the local test profiles: fstests-{xfs,btrfs,ext4} and
+ * blktests-zram (zram devices, file systems, the suite's config and its
+ * tree packed without .git), and kselftest (this tree's selftests built,
+ * packed and run; their TAP is the result).
+ *
+ * xfstests and blktests are not packaged in Debian, so the suites' trees
+ * are small fakes made in a temporary directory: a `check` that reports
+ * the config it was given and what it finds in the guest, an ELF helper
+ * in src/ (its libraries must come along) and a .git that must stay out.
+ * The profiles' own work (devices, mkfs, mounts, config, packing, running
+ * ./check with FSTESTS=/BLKTESTS= or X=) is all real.
+ *
+ * RAPIDO_KTREE: a built tree with rapido installed whose .config has the
+ * options of every profile (a profile whose options are missing SKIPs,
+ * with the reason). RAPIDO_BIN: rapido's programs (rapido-kconfig).
+ */
+#include "kselftest_harness.h"
+#include "rapido_test.h"
+
+#define BOOT_TIMEOUT	900
+
+static char *read_text(const char *path)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	char chunk[4096];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return NULL;
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		rt_append(&buf, &len, chunk, n);
+	close(fd);
+	return buf ? buf : strdup("");
+}
+
+static int both_have(const struct run *r, const char *needle)
+{
+	return strstr(r->out, needle) || strstr(r->err, needle);
+}
+
+static void dump(const struct run *r)
+{
+	fprintf(stderr, "--- exit %d after %.1f s\n--- stdout:\n%s\n--- stderr:\n%s\n",
+		r->status, r->secs, r->out, r->err);
+}
+
+FIXTURE(prof) {
+	const char *ktree;
+	char dir[64];
+};
+
+FIXTURE_SETUP(prof)
+{
+	char *path;
+
+	/* the profiles' variables come from the environment, too */
+	unsetenv("FSTESTS_SRC");
+	unsetenv("FSTESTS");
+	unsetenv("BLKTESTS_SRC");
+	unsetenv("BLKTESTS");
+	unsetenv("ZRAM_SIZE");
+	unsetenv("KSELFTESTS");
+	unsetenv("TARGETS");
+	self->dir[0] = '\0';
+	self->ktree = getenv("RAPIDO_KTREE");
+	if (!self->ktree || !*self->ktree)
+		SKIP(return, "RAPIDO_KTREE is not set (run_tests sets it)");
+	if (!rapido_bin("rapido-kconfig"))
+		SKIP(return, "RAPIDO_BIN is not set (run_tests sets it)");
+	path = strf("%s/GNUmakefile", self->ktree);
+	if (access(path, R_OK))
+		SKIP(return, "rapido is not installed in %s", self->ktree);
+	free(path);
+	path = strf("%s/arch/x86/boot/bzImage", self->ktree);
+	if (access(path, R_OK))
+		SKIP(return, "%s is not built", self->ktree);
+	free(path);
+	strcpy(self->dir, "/tmp/rapido-profiles.XXXXXX");
+	ASSERT_NE(NULL, mkdtemp(self->dir));
+}
+
+FIXTURE_TEARDOWN(prof)
+{
+	char *const argv[] = { "git", "-C", (char *)self->ktree, "status",
+			 "--porcelain", NULL };
+	struct run r;
+
+	if (self->dir[0])
+		EXPECT_EQ(0, rm_rf(self->dir));
+	if (!self->ktree || !self->dir[0])
+		return;
+	ASSERT_EQ(0, run(&r, argv));
+	EXPECT_EQ(0, r.status);
+	EXPECT_STREQ("", r.out) TH_LOG("git status of %s is not clean",
+				       self->ktree);
+	run_free(&r);
+}
+
+/*
+ * Does the tree's .config carry @profile's options? rapido-kconfig -e, as
+ * rapido-test checks it; NULL if so, else why not (for SKIP).
+ */
+static char *lacks_options(const char *ktree, const char *profile)
+{
+	char *config = strf("%s/.config", ktree);
+	char *base = strf("%s/tools/testing/rapido/base.config", ktree);
+	char *frag = strf("%s/tools/testing/rapido/profiles/%s/config", ktree,
+			  profile);
+	char *const argv[] = { (char *)rapido_bin("rapido-kconfig"), "-e",
+			 "-s", (char *)ktree, "-c", config, base, frag, NULL };
+	char *why = NULL;
+	struct run r;
+
+	setenv("srctree", ktree, 1);
+	if (run(&r, argv))
+		why = strf("cannot run %s", argv[0]);
+	else if (r.status == 1)
+		why = strf("%s/.config lacks profile %s's options (make rapido-config PROFILE=%s): %s",
+			   ktree, profile, profile, r.out);
+	else if (r.status)
+		why = strf("rapido-kconfig failed (exit %d): %s", r.status,
+			   r.err);
+	run_free(&r);
+	unsetenv("srctree");
+	free(config);
+	free(base);
+	free(frag);
+	return why;
+}
+
+/* scripts/rapido/rapido-test PROFILE=@profile [args] in the tree */
+static int rapido_test(struct run *r, const char *ktree, const char *profile,
+		       const char *a1, const char *a2, const char *a3)
+{
+	char *p = strf("PROFILE=%s", profile);
+	char *const argv[] = { "scripts/rapido/rapido-test", p, (char *)a1,
+			 (char *)a2, (char *)a3, NULL };
+	int ret = run_in(r, ktree, argv);
+
+	fprintf(stderr, "# %s: exit %d in %.1f s\n", p, r->status, r->secs);
+	free(p);
+	return ret;
+}
+
+static int mkdirf(const char *fmt, const char *a, const char *b)
+{
+	char *path = strf(fmt, a, b);
+	int ret = mkdir(path, 0755) ? -errno : 0;
+
+	free(path);
+	return ret;
+}
+
+/*
+ * A fake suite tree in @dir/@name: check (the given script), common/,
+ * tests/, src/ with an ELF helper, and a .git that must not be packed.
+ */
+static int fake_suite(const char *dir, const char *name, const char *check)
+{
+	char *path;
+	int ret;
+
+	ret = mkdirf("%s/%s", dir, name) ?:
+	      mkdirf("%s/%s/common", dir, name) ?:
+	      mkdirf("%s/%s/tests", dir, name) ?:
+	      mkdirf("%s/%s/src", dir, name) ?:
+	      mkdirf("%s/%s/.git", dir, name);
+	if (ret)
+		return ret;
+	path = strf("%s/%s/check", dir, name);
+	ret = write_file(path, 0755, check);
+	free(path);
+	path = strf("%s/%s/common/rc", dir, name);
+	ret = ret ?: write_file(path, 0644, "echo FAKE-COMMON-RC\n");
+	free(path);
+	path = strf("%s/%s/.git/HEAD", dir, name);
+	ret = ret ?: write_file(path, 0644, "ref: refs/heads/master\n");
+	free(path);
+	if (!ret) {
+		char *to = strf("%s/%s/src/helper", dir, name);
+		char *const argv[] = { "cp", "/usr/bin/nproc", to, NULL };
+		struct run r;
+
+		ret = run(&r, argv) ?: (r.status ? -EIO : 0);
+		run_free(&r);
+		free(to);
+	}
+	return ret;
+}
+
+/* What the fake xfstests check reports: its config, mounts, devices. */
+static const char fstests_check[] =
+	"#!/bin/bash\n"
+	". ./common/rc\n"
+	". ./local.config\n"
+	"echo \"FAKE-CHECK args: $*\"\n"
+	"echo \"FAKE-CHECK FSTYP=$FSTYP TEST_DEV=$TEST_DEV TEST_DIR=$TEST_DIR SCRATCH_DEV=$SCRATCH_DEV SCRATCH_MNT=$SCRATCH_MNT\"\n"
+	"cmp -s local.config \"configs/$(hostname).config\" && echo FAKE-CHECK-HOST-CONFIG\n"
+	"grep -q \"^$TEST_DEV $TEST_DIR $FSTYP \" /proc/mounts && echo FAKE-CHECK-TEST-MOUNTED\n"
+	"xfs_io -f -c 'pwrite -q 0 64k' -c fsync \"$TEST_DIR/f\" && echo FAKE-CHECK-XFS-IO\n"
+	"[ -b \"$SCRATCH_DEV\" ] && [ -d \"$SCRATCH_MNT\" ] && echo FAKE-CHECK-SCRATCH-READY\n"
+	"echo \"FAKE-CHECK disksize $(cat /sys/block/zram0/disksize)\"\n"
+	"[ -e .git ] || echo FAKE-CHECK-NO-GIT\n"
+	"src/helper > /dev/null && echo FAKE-CHECK-HELPER-RUNS\n"
+	"[ \"$1\" = fail ] && exit 3\n"
+	"exit 0\n";
+
+static void fstests_ready(struct __test_metadata *_metadata,
+			  const char *ktree, const char *dir, const char *fs,
+			  const char *a3)
+{
+	char *profile = strf("fstests-%s", fs);
+	char *src, *line, *why;
+	struct run r;
+
+	why = lacks_options(ktree, profile);
+	if (why)
+		SKIP(return, "%s", why);
+	ASSERT_EQ(0, fake_suite(dir, "xfstests", fstests_check));
+	src = strf("FSTESTS_SRC=%s/xfstests", dir);
+	ASSERT_EQ(0, rapido_test(&r, ktree, profile, src,
+				 "ZRAM_SIZE=512M", a3));
+	EXPECT_EQ(0, r.status) dump(&r);
+	line = strf("fstests: %s TEST_DEV=/dev/zram0 on /mnt/test", fs);
+	EXPECT_TRUE(both_have(&r, line)) dump(&r);
+	free(line);
+	line = strf("FAKE-CHECK FSTYP=%s TEST_DEV=/dev/zram0 TEST_DIR=/mnt/test SCRATCH_DEV=/dev/zram1 SCRATCH_MNT=/mnt/scratch",
+		    fs);
+	EXPECT_TRUE(both_have(&r, line)) dump(&r);
+	free(line);
+	EXPECT_TRUE(both_have(&r, "FAKE-COMMON-RC")) dump(&r);
+	EXPECT_TRUE(both_have(&r, "FAKE-CHECK-HOST-CONFIG")) dump(&r);
+	EXPECT_TRUE(both_have(&r, "FAKE-CHECK-TEST-MOUNTED")) dump(&r);
+	EXPECT_TRUE(both_have(&r, "FAKE-CHECK-XFS-IO")) dump(&r);
+	EXPECT_TRUE(both_have(&r, "FAKE-CHECK-SCRATCH-READY")) dump(&r);
+	EXPECT_TRUE(both_have(&r, "FAKE-CHECK disksize 536870912")) dump(&r);
+	EXPECT_TRUE(both_have(&r, "FAKE-CHECK-NO-GIT")) dump(&r);
+	EXPECT_TRUE(both_have(&r, "FAKE-CHECK-HELPER-RUNS")) dump(&r);
+	EXPECT_TRUE(both_have(&r, "FAKE-CHECK args: generic/001 -g quick"))
+		dump(&r);
+	run_free(&r);
+	free(src);
+	free(profile);
+}
+
+TEST_F_TIMEOUT(prof, fstests_xfs_ready_and_check_runs, BOOT_TIMEOUT)
+{
+	fstests_ready(_metadata, self->ktree, self->dir, "xfs", "FSTESTS=generic/001 -g quick");
+}
+
+TEST_F_TIMEOUT(prof, fstests_btrfs_ready_and_check_runs, BOOT_TIMEOUT)
+{
+	fstests_ready(_metadata, self->ktree, self->dir, "btrfs", "FSTESTS=generic/001 -g quick");
+}
+
+/* X= instead of FSTESTS=: the shell is ready after the autorun */
+TEST_F_TIMEOUT(prof, fstests_ext4_ready_x_runs_check, BOOT_TIMEOUT)
+{
+	fstests_ready(_metadata, self->ktree, self->dir, "ext4",
+		      "X=cd /fstests && ./check generic/001 -g quick");
+}
+
+TEST_F_TIMEOUT(prof, fstests_check_failure_fails_the_run, BOOT_TIMEOUT)
+{
+	char *why;
+	struct run r;
+	char *src;
+
+	why = lacks_options(self->ktree, "fstests-ext4");
+	if (why)
+		SKIP(return, "%s", why);
+	ASSERT_EQ(0, fake_suite(self->dir, "xfstests", fstests_check));
+	src = strf("FSTESTS_SRC=%s/xfstests", self->dir);
+	ASSERT_EQ(0, rapido_test(&r, self->ktree, "fstests-ext4", src,
+				 "FSTESTS=fail", NULL));
+	EXPECT_EQ(1, r.status) dump(&r);
+	EXPECT_TRUE(both_have(&r, "FAKE-CHECK args: fail")) dump(&r);
+	EXPECT_TRUE(both_have(&r, "status 3")) dump(&r);
+	run_free(&r);
+	free(src);
+}
+
+TEST_F_TIMEOUT(prof, fstests_without_src_is_a_clear_error, BOOT_TIMEOUT)
+{
+	char *why;
+	struct run r;
+
+	why = lacks_options(self->ktree, "fstests-xfs");
+	if (why)
+		SKIP(return, "%s", why);
+	ASSERT_EQ(0, rapido_test(&r, self->ktree, "fstests-xfs", NULL, NULL,
+				 NULL));
+	EXPECT_EQ(128, r.status) dump(&r);
+	EXPECT_NE(NULL, strstr(r.err, "needs FSTESTS_SRC=")) dump(&r);
+	EXPECT_NE(NULL, strstr(r.err, "xfstests-dev")) dump(&r);
+	run_free(&r);
+}
+
+TEST_F_TIMEOUT(prof, fstests_src_not_a_tree_is_a_clear_error, BOOT_TIMEOUT)
+{
+	char *why;
+	struct run r;
+	char *src;
+
+	why = lacks_options(self->ktree, "fstests-xfs");
+	if (why)
+		SKIP(return, "%s", why);
+	src = strf("FSTESTS_SRC=%s", self->dir);
+	ASSERT_EQ(0, rapido_test(&r, self->ktree, "fstests-xfs", src, NULL,
+				 NULL));
+	EXPECT_EQ(128, r.status) dump(&r);
+	EXPECT_NE(NULL, strstr(r.err, "is not a fstests tree")) dump(&r);
+	run_free(&r);
+	free(src);
+}
+
+static const char blktests_check[] =
+	"#!/bin/bash\n"
+	". ./config\n"
+	"echo \"FAKE-BLKTESTS args: $*\"\n"
+	"for d in \"${TEST_DEVS[@]}\"; do\n"
+	"	[ -b \"$d\" ] && echo \"FAKE-BLKTESTS dev $d $(cat /sys/block/${d#/dev/}/disksize)\"\n"
+	"done\n"
+	"dd if=/dev/zero of=\"${TEST_DEVS[0]}\" bs=64k count=16 oflag=direct status=none && echo FAKE-BLKTESTS-IO\n"
+	"[ -e .git ] || echo FAKE-BLKTESTS-NO-GIT\n"
+	"src/helper > /dev/null && echo FAKE-BLKTESTS-HELPER-RUNS\n";
+
+TEST_F_TIMEOUT(prof, blktests_zram_ready_and_check_runs, BOOT_TIMEOUT)
+{
+	char *why;
+	struct run r;
+	char *src;
+
+	why = lacks_options(self->ktree, "blktests-zram");
+	if (why)
+		SKIP(return, "%s", why);
+	ASSERT_EQ(0, fake_suite(self->dir, "blktests", blktests_check));
+	src = strf("BLKTESTS_SRC=%s/blktests", self->dir);
+	ASSERT_EQ(0, rapido_test(&r, self->ktree, "blktests-zram", src,
+				 "BLKTESTS=block/001", NULL));
+	EXPECT_EQ(0, r.status) dump(&r);
+	EXPECT_TRUE(both_have(&r, "blktests: TEST_DEVS=(/dev/zram0)"))
+		dump(&r);
+	EXPECT_TRUE(both_have(&r, "FAKE-BLKTESTS args: block/001")) dump(&r);
+	EXPECT_TRUE(both_have(&r, "FAKE-BLKTESTS dev /dev/zram0 1073741824"))
+		dump(&r);
+	EXPECT_TRUE(both_have(&r, "FAKE-BLKTESTS-IO")) dump(&r);
+	EXPECT_TRUE(both_have(&r, "FAKE-BLKTESTS-NO-GIT")) dump(&r);
+	EXPECT_TRUE(both_have(&r, "FAKE-BLKTESTS-HELPER-RUNS")) dump(&r);
+	run_free(&r);
+	free(src);
+}
+
+TEST_F_TIMEOUT(prof, blktests_without_src_is_a_clear_error, BOOT_TIMEOUT)
+{
+	char *why;
+	struct run r;
+
+	why = lacks_options(self->ktree, "blktests-zram");
+	if (why)
+		SKIP(return, "%s", why);
+	ASSERT_EQ(0, rapido_test(&r, self->ktree, "blktests-zram", NULL, NULL,
+				 NULL));
+	EXPECT_EQ(128, r.status) dump(&r);
+	EXPECT_NE(NULL, strstr(r.err, "needs BLKTESTS_SRC=")) dump(&r);
+	run_free(&r);
+}
+
+TEST_F_TIMEOUT(prof, kselftest_default_targets_pass, BOOT_TIMEOUT)
+{
+	char *why;
+	char *list, *path;
+	struct run r;
+
+	why = lacks_options(self->ktree, "kselftest");
+	if (why)
+		SKIP(return, "%s", why);
+	ASSERT_EQ(0, rapido_test(&r, self->ktree, "kselftest", NULL, NULL,
+				 NULL));
+	EXPECT_EQ(0, r.status) dump(&r);
+	EXPECT_TRUE(both_have(&r, "ok 1 selftests: size: get_size")) dump(&r);
+	EXPECT_TRUE(both_have(&r, "selftests: sigaltstack: sas")) dump(&r);
+	EXPECT_TRUE(both_have(&r, "kselftest: 2 pass, 0 fail, 0 skip (of 2)"))
+		dump(&r);
+	/* built and installed under .rapido/, nowhere else (teardown) */
+	path = strf("%s/.rapido/kselftest/install/kselftest-list.txt",
+		    self->ktree);
+	list = read_text(path);
+	ASSERT_NE(NULL, list) TH_LOG("%s: %s", path, strerror(errno));
+	EXPECT_NE(NULL, strstr(list, "size:get_size"));
+	free(list);
+	free(path);
+	run_free(&r);
+}
+
+TEST_F_TIMEOUT(prof, kselftest_unknown_target_is_a_clear_error, BOOT_TIMEOUT)
+{
+	char *why;
+	struct run r;
+
+	why = lacks_options(self->ktree, "kselftest");
+	if (why)
+		SKIP(return, "%s", why);
+	ASSERT_EQ(0, rapido_test(&r, self->ktree, "kselftest",
+				 "KSELFTESTS=size no-such-target", NULL,
+				 NULL));
+	EXPECT_EQ(128, r.status) dump(&r);
+	EXPECT_NE(NULL, strstr(r.err,
+			       "'no-such-target' is not a selftest target"))
+		dump(&r);
+	run_free(&r);
+}
+
+/* lib/report.sh's verdict on TAP: any top-level "not ok" fails */
+TEST_F(prof, tap_summary_fails_on_not_ok)
+{
+	static const struct {
+		const char *tap, *summary;
+		int status;
+	} cases[] = {
+		{ "1..2\nok 1 a\nok 2 b # SKIP no dev\n",
+		  "t: 1 pass, 0 fail, 1 skip (of 2)", 0 },
+		{ "1..2\n# not ok 1 nested\nok 1 a\nnot ok 2 b # exit=1\n",
+		  "t: 1 pass, 1 fail, 0 skip (of 2)", 1 },
+		{ "TAP version 13\n", "t: 0 pass, 0 fail, 0 skip (of 0)", 1 },
+	};
+	char *tap = strf("%s/t.tap", self->dir);
+	char *cmd = strf(". %s/tools/testing/rapido/profiles/lib/report.sh && tap_summary t %s",
+			 self->ktree, tap);
+	char *const argv[] = { "sh", "-c", cmd, NULL };
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct run r;
+
+		ASSERT_EQ(0, write_file(tap, 0644, cases[i].tap));
+		ASSERT_EQ(0, run(&r, argv));
+		EXPECT_EQ(cases[i].status, r.status) dump(&r);
+		EXPECT_NE(NULL, strstr(r.out, cases[i].summary)) dump(&r);
+		run_free(&r);
+	}
+	free(cmd);
+	free(tap);
+}
+
+TEST_F(prof, unknown_variable_is_still_refused)
+{
+	struct run r;
+
+	ASSERT_EQ(0, rapido_test(&r, self->ktree, "kselftest",
+				 "FSTESTS_SRC=/tmp", NULL, NULL));
+	EXPECT_EQ(128, r.status) dump(&r);
+	EXPECT_NE(NULL, strstr(r.err, "unknown variable 'FSTESTS_SRC'"))
+		dump(&r);
+	EXPECT_NE(NULL, strstr(r.err, "KSELFTESTS")) dump(&r);
+	run_free(&r);
+}
+
+TEST_F(prof, list_describes_every_profile)
+{
+	static const char *const profiles[] = {
+		"fstests-xfs", "fstests-btrfs", "fstests-ext4",
+		"blktests-zram", "kselftest",
+	};
+	char *const argv[] = { "make", "-s", "rapido-list", NULL };
+	struct run r;
+	char *out;
+
+	ASSERT_EQ(0, run_in(&r, self->ktree, argv));
+	EXPECT_EQ(0, r.status) dump(&r);
+	out = strf("\n%s", r.out);
+	for (size_t i = 0; i < ARRAY_SIZE(profiles); i++) {
+		char *line = strf("\n%-16s ", profiles[i]);
+		char *p = strstr(out, line);
+
+		EXPECT_NE(NULL, p) TH_LOG("%s is not listed:\n%s",
+					  profiles[i], r.out);
+		if (p)
+			EXPECT_NE(0, strncmp(p + strlen(line),
+					     "(no description)", 16));
+		free(line);
+	}
+	EXPECT_NE(NULL, strstr(r.out, "vars FSTESTS_SRC FSTESTS ZRAM_SIZE=1G"))
+		dump(&r);
+	free(out);
+	run_free(&r);
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The driver skips kbuild when nothing kbuild reads changed since its last
+ * successful run. It must never skip a needed build: a touched .c and an
+ * edited .c (even one given back its old mtime) must run kbuild.
+ *
+ * RAPIDO_KTREE: a built tree with rapido installed (set by run_tests).
+ * The edited file is restored from a backup by every setup and teardown.
+ */
+#include "kselftest_harness.h"
+#include "rapido_test.h"
+
+#define RUN_TIMEOUT	900
+#define PLANT_FILE	"drivers/misc/lkdtm/core.c"
+
+static char *read_text(const char *path, size_t *len)
+{
+	char *buf = NULL, chunk[4096];
+	size_t n_all = 0;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return NULL;
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		rt_append(&buf, &n_all, chunk, n);
+	close(fd);
+	if (len)
+		*len = n_all;
+	return buf ? buf : strdup("");
+}
+
+static int write_bytes(const char *path, const char *text, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	int ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, text, len) != (ssize_t)len)
+		ret = -EIO;
+	if (close(fd) && !ret)
+		ret = -errno;
+	return ret;
+}
+
+/* Put @path back from @backup (content and mtime), then drop @backup. */
+static int restore(const char *path, const char *backup)
+{
+	struct timespec t[2];
+	struct stat st;
+	size_t len;
+	char *text;
+	int ret;
+
+	if (stat(backup, &st))
+		return errno == ENOENT ? 0 : -errno;
+	text = read_text(backup, &len);
+	if (!text)
+		return -errno;
+	ret = write_bytes(path, text, len);
+	free(text);
+	t[0] = st.st_atim;
+	t[1] = st.st_mtim;
+	if (!ret && utimensat(AT_FDCWD, path, t, 0))
+		ret = -errno;
+	return ret ?: (unlink(backup) ? -errno : 0);
+}
+
+FIXTURE(uptodate) {
+	const char *ktree;
+	char *plant, *backup;
+};
+
+FIXTURE_SETUP(uptodate)
+{
+	char *path;
+
+	self->ktree = getenv("RAPIDO_KTREE");
+	if (!self->ktree || !*self->ktree)
+		SKIP(return, "RAPIDO_KTREE is not set (run_tests sets it)");
+	path = strf("%s/include/config/kernel.release", self->ktree);
+	if (access(path, R_OK))
+		SKIP(return, "%s is not configured and built", self->ktree);
+	free(path);
+	self->plant = strf("%s/%s", self->ktree, PLANT_FILE);
+	self->backup = strf("%s/.rapido/test-uptodate-backup", self->ktree);
+	ASSERT_EQ(0, restore(self->plant, self->backup));
+}
+
+FIXTURE_TEARDOWN(uptodate)
+{
+	if (!self->plant)
+		return;
+	EXPECT_EQ(0, restore(self->plant, self->backup));
+	free(self->plant);
+	free(self->backup);
+}
+
+static void dump(const struct run *r)
+{
+	fprintf(stderr, "--- exit %d after %.1f s\n--- stdout:\n%s\n--- stderr:\n%s\n",
+		r->status, r->secs, r->out, r->err);
+}
+
+/* scripts/rapido/rapido cut PROFILE=simple V=@v in the tree */
+static int cut(struct run *r, const char *ktree, const char *v)
+{
+	char *const argv[] = { "scripts/rapido/rapido", "cut",
+			 "PROFILE=simple", (char *)v, NULL };
+
+	return run_in(r, ktree, argv);
+}
+
+static int has(const struct run *r, const char *s)
+{
+	return strstr(r->out, s) || strstr(r->err, s);
+}
+
+TEST_F_TIMEOUT(uptodate, unchanged_tree_skips_kbuild, RUN_TIMEOUT)
+{
+	struct run r;
+
+	ASSERT_EQ(0, cut(&r, self->ktree, "V=0"));
+	ASSERT_EQ(0, r.status) dump(&r);
+	run_free(&r);
+	ASSERT_EQ(0, cut(&r, self->ktree, "V=1"));
+	EXPECT_EQ(0, r.status) dump(&r);
+	EXPECT_TRUE(has(&r, "kbuild: nothing changed, skipped")) dump(&r);
+	run_free(&r);
+}
+
+TEST_F_TIMEOUT(uptodate, touched_c_rebuilds, RUN_TIMEOUT)
+{
+	char *why = strf("kbuild: '%s' changed", self->plant);
+	struct run r;
+
+	ASSERT_EQ(0, cut(&r, self->ktree, "V=0"));
+	ASSERT_EQ(0, r.status) dump(&r);
+	run_free(&r);
+	ASSERT_EQ(0, utimensat(AT_FDCWD, self->plant, NULL, 0));
+	ASSERT_EQ(0, cut(&r, self->ktree, "V=0"));
+	EXPECT_EQ(0, r.status) dump(&r);
+	EXPECT_TRUE(has(&r, why)) dump(&r);
+	/* kbuild really compiled it */
+	EXPECT_TRUE(has(&r, "CC [M]  drivers/misc/lkdtm/core.o")) dump(&r);
+	run_free(&r);
+	free(why);
+}
+
+TEST_F_TIMEOUT(uptodate, edit_with_old_mtime_runs_kbuild, RUN_TIMEOUT)
+{
+	char *why = strf("kbuild: '%s' changed", self->plant);
+	char *text, *edited, *cmd;
+	struct timespec t[2];
+	struct stat st;
+	struct run r;
+	size_t len;
+
+	ASSERT_EQ(0, cut(&r, self->ktree, "V=0"));
+	ASSERT_EQ(0, r.status) dump(&r);
+	run_free(&r);
+	/* backup with its times, for setup/teardown to restore */
+	cmd = strf("cp -p '%s' '%s'", self->plant, self->backup);
+	ASSERT_EQ(0, system(cmd));
+	free(cmd);
+	ASSERT_EQ(0, stat(self->plant, &st));
+	text = read_text(self->plant, &len);
+	ASSERT_NE(NULL, text);
+	edited = strf("%s\n/* rapido uptodate_test edit */\n", text);
+	ASSERT_EQ(0, write_bytes(self->plant, edited, strlen(edited)));
+	/* the old mtime back: only the ctime tells */
+	t[0] = st.st_atim;
+	t[1] = st.st_mtim;
+	ASSERT_EQ(0, utimensat(AT_FDCWD, self->plant, t, 0));
+	ASSERT_EQ(0, cut(&r, self->ktree, "V=0"));
+	EXPECT_EQ(0, r.status) dump(&r);
+	EXPECT_TRUE(has(&r, why)) dump(&r);
+	run_free(&r);
+	ASSERT_EQ(0, restore(self->plant, self->backup));
+	free(text);
+	free(edited);
+	free(why);
+}
+
+TEST_HARNESS_MAIN
