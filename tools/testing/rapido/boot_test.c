@@ -18,43 +18,6 @@
 
 #define BOOT_TIMEOUT	600
 
-static char *read_text(const char *path)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	char chunk[4096];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return NULL;
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
-		rt_append(&buf, &len, chunk, n);
-	close(fd);
-	if (!buf)
-		buf = strdup("");
-	return buf;
-}
-
-/* Is the work tree of @dir clean (nothing modified, nothing untracked)? */
-static int git_clean(const char *dir, char **status)
-{
-	char *const argv[] = { "git", "-C", (char *)dir, "status", "--porcelain",
-			 NULL };
-	struct run r;
-	int clean;
-
-	if (run(&r, argv) || r.status) {
-		*status = strf("git status failed: %s", r.err);
-		run_free(&r);
-		return 0;
-	}
-	clean = !*r.out;
-	*status = strdup(r.out);
-	run_free(&r);
-	return clean;
-}
-
 /*
  * A planted syntax error is restored from this backup by every setup, so a
  * test killed half-way cannot leave the tree broken.
@@ -179,25 +142,14 @@ static int rapido_test(struct run *r, const char *dir, const char *a1,
 	return run_in(r, dir, argv);
 }
 
-static int both_have(const struct run *r, const char *needle)
-{
-	return strstr(r->out, needle) || strstr(r->err, needle);
-}
-
-static void dump(const struct run *r)
-{
-	fprintf(stderr, "--- exit %d after %.1f s\n--- stdout:\n%s\n--- stderr:\n%s\n",
-		r->status, r->secs, r->out, r->err);
-}
-
 TEST_F_TIMEOUT(boot, pass, BOOT_TIMEOUT)
 {
 	struct run r;
 
 	ASSERT_EQ(0, rapido_test(&r, self->ktree, NULL, NULL));
-	EXPECT_EQ(0, r.status) dump(&r);
-	EXPECT_TRUE(both_have(&r, "simple: mounts and modules ok")) dump(&r);
-	EXPECT_TRUE(both_have(&r, "PASS")) dump(&r);
+	EXPECT_EQ(0, r.status) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "simple: mounts and modules ok")) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "PASS")) run_dump(&r);
 	run_free(&r);
 }
 
@@ -210,10 +162,10 @@ TEST_F_TIMEOUT(boot, make_x_runs_after_autorun, BOOT_TIMEOUT)
 	char *line;
 
 	ASSERT_EQ(0, run_in(&r, self->ktree, argv));
-	EXPECT_EQ(0, r.status) dump(&r);
-	EXPECT_TRUE(both_have(&r, "X-RAN-OK")) dump(&r);
+	EXPECT_EQ(0, r.status) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "X-RAN-OK")) run_dump(&r);
 	line = strf("\n%s", self->krelease);
-	EXPECT_TRUE(both_have(&r, line)) dump(&r);
+	EXPECT_TRUE(both_have(&r, line)) run_dump(&r);
 	free(line);
 	run_free(&r);
 }
@@ -223,8 +175,8 @@ TEST_F_TIMEOUT(boot, x_exit_3_fails, BOOT_TIMEOUT)
 	struct run r;
 
 	ASSERT_EQ(0, rapido_test(&r, self->ktree, "X=exit 3", NULL));
-	EXPECT_EQ(1, r.status) dump(&r);
-	EXPECT_TRUE(both_have(&r, "status 3")) dump(&r);
+	EXPECT_EQ(1, r.status) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "status 3")) run_dump(&r);
 	run_free(&r);
 }
 
@@ -240,8 +192,8 @@ TEST_F_TIMEOUT(boot, f_script_runs, BOOT_TIMEOUT)
 				"echo F-SCRIPT-RAN on $(hostname)\nexit 0\n"));
 	arg = strf("F=%s", script);
 	ASSERT_EQ(0, rapido_test(&r, self->ktree, arg, NULL));
-	EXPECT_EQ(0, r.status) dump(&r);
-	EXPECT_TRUE(both_have(&r, "F-SCRIPT-RAN on rapido")) dump(&r);
+	EXPECT_EQ(0, r.status) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "F-SCRIPT-RAN on rapido")) run_dump(&r);
 	run_free(&r);
 	free(arg);
 	free(script);
@@ -254,9 +206,9 @@ TEST_F_TIMEOUT(boot, panic_fails_with_panic_lines, BOOT_TIMEOUT)
 
 	ASSERT_EQ(0, rapido_test(&r, self->ktree,
 				 "X=echo c > /proc/sysrq-trigger", NULL));
-	EXPECT_EQ(1, r.status) dump(&r);
+	EXPECT_EQ(1, r.status) run_dump(&r);
 	EXPECT_TRUE(strstr(r.err, "Kernel panic - not syncing") ||
-		    strstr(r.out, "Kernel panic - not syncing")) dump(&r);
+		    strstr(r.out, "Kernel panic - not syncing")) run_dump(&r);
 	run_free(&r);
 }
 
@@ -268,9 +220,9 @@ TEST_F_TIMEOUT(boot, lkdtm_warn_fails, BOOT_TIMEOUT)
 		"X=echo WARNING > /sys/kernel/debug/provoke-crash/DIRECT; echo X-SURVIVED-WARN",
 		NULL));
 	/* the guest survives a WARN: only the console tells */
-	EXPECT_TRUE(both_have(&r, "X-SURVIVED-WARN")) dump(&r);
-	EXPECT_EQ(1, r.status) dump(&r);
-	EXPECT_TRUE(both_have(&r, "WARNING:")) dump(&r);
+	EXPECT_TRUE(both_have(&r, "X-SURVIVED-WARN")) run_dump(&r);
+	EXPECT_EQ(1, r.status) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "WARNING:")) run_dump(&r);
 	run_free(&r);
 }
 
@@ -280,10 +232,10 @@ TEST_F_TIMEOUT(boot, timeout_fails_in_time, BOOT_TIMEOUT)
 
 	ASSERT_EQ(0, rapido_test(&r, self->ktree, "X=sleep 600",
 				 "TIMEOUT=20"));
-	EXPECT_EQ(1, r.status) dump(&r);
-	EXPECT_TRUE(both_have(&r, "timeout")) dump(&r);
+	EXPECT_EQ(1, r.status) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "timeout")) run_dump(&r);
 	/* 20 s of VM plus the up-to-date kbuild check and the cut */
-	EXPECT_GT(90, r.secs) dump(&r);
+	EXPECT_GT(90, r.secs) run_dump(&r);
 	run_free(&r);
 }
 
@@ -294,8 +246,8 @@ TEST_F_TIMEOUT(boot, unknown_profile_is_128, BOOT_TIMEOUT)
 	struct run r;
 
 	ASSERT_EQ(0, run_in(&r, self->ktree, argv));
-	EXPECT_EQ(128, r.status) dump(&r);
-	EXPECT_NE(NULL, strstr(r.err, "unknown profile 'no-such'")) dump(&r);
+	EXPECT_EQ(128, r.status) run_dump(&r);
+	EXPECT_NE(NULL, strstr(r.err, "unknown profile 'no-such'")) run_dump(&r);
 	run_free(&r);
 }
 
@@ -315,10 +267,10 @@ TEST_F_TIMEOUT(boot, config_without_needs_is_refused, BOOT_TIMEOUT)
 	free(text);
 
 	ASSERT_EQ(0, rapido_test(&r, self->ktree, NULL, NULL));
-	EXPECT_EQ(128, r.status) dump(&r);
-	EXPECT_TRUE(both_have(&r, "CONFIG_LKDTM=m")) dump(&r);
+	EXPECT_EQ(128, r.status) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "CONFIG_LKDTM=m")) run_dump(&r);
 	EXPECT_NE(NULL, strstr(r.err, "make rapido-config PROFILE=simple"))
-		dump(&r);
+		run_dump(&r);
 	run_free(&r);
 	ASSERT_EQ(0, restore_file(self->config, self->config_backup));
 }
@@ -337,8 +289,8 @@ TEST_F_TIMEOUT(boot, syntax_error_is_125, BOOT_TIMEOUT)
 	free(text);
 
 	ASSERT_EQ(0, rapido_test(&r, self->ktree, NULL, NULL));
-	EXPECT_EQ(125, r.status) dump(&r);
-	EXPECT_NE(NULL, strstr(r.err, "does not build")) dump(&r);
+	EXPECT_EQ(125, r.status) run_dump(&r);
+	EXPECT_NE(NULL, strstr(r.err, "does not build")) run_dump(&r);
 	run_free(&r);
 	ASSERT_EQ(0, restore_file(self->plant, self->plant_backup));
 }
@@ -353,7 +305,7 @@ TEST_F_TIMEOUT(boot, rapido_config_is_idempotent, BOOT_TIMEOUT)
 	before = read_text(self->config);
 	ASSERT_NE(NULL, before);
 	ASSERT_EQ(0, run_in(&r, self->ktree, argv));
-	EXPECT_EQ(0, r.status) dump(&r);
+	EXPECT_EQ(0, r.status) run_dump(&r);
 	after = read_text(self->config);
 	ASSERT_NE(NULL, after);
 	EXPECT_EQ(0, strcmp(before, after));
@@ -369,8 +321,8 @@ TEST_F_TIMEOUT(boot, mixed_goals_and_jobs, BOOT_TIMEOUT)
 	struct run r;
 
 	ASSERT_EQ(0, run_in(&r, self->ktree, argv));
-	EXPECT_EQ(0, r.status) dump(&r);
-	EXPECT_TRUE(both_have(&r, "PASS")) dump(&r);
+	EXPECT_EQ(0, r.status) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "PASS")) run_dump(&r);
 	run_free(&r);
 }
 
@@ -382,7 +334,7 @@ TEST_F_TIMEOUT(boot, cut_writes_the_image, BOOT_TIMEOUT)
 	char *image;
 
 	ASSERT_EQ(0, run_in(&r, self->ktree, argv));
-	EXPECT_EQ(0, r.status) dump(&r);
+	EXPECT_EQ(0, r.status) run_dump(&r);
 	image = strf("%s/.rapido/images/simple.cpio", self->ktree);
 	ASSERT_EQ(0, stat(image, &st)) TH_LOG("%s: %s", image,
 					      strerror(errno));
@@ -495,8 +447,8 @@ TEST_F_TIMEOUT(boot_o, make_o_pass, BOOT_TIMEOUT)
 	struct run r;
 
 	ASSERT_EQ(0, run_in(&r, self->src, argv));
-	EXPECT_EQ(0, r.status) dump(&r);
-	EXPECT_TRUE(both_have(&r, "PASS")) dump(&r);
+	EXPECT_EQ(0, r.status) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "PASS")) run_dump(&r);
 	log = strf("%s/.rapido/images/simple.cpio", self->obj);
 	EXPECT_EQ(0, access(log, R_OK)) TH_LOG("%s is missing", log);
 	free(log);
@@ -512,8 +464,8 @@ TEST_F_TIMEOUT(boot_o, make_in_output_dir, BOOT_TIMEOUT)
 
 	/* the first O= run wrote a GNUmakefile into the output directory */
 	ASSERT_EQ(0, run_in(&r, self->obj, argv));
-	EXPECT_EQ(2, r.status) dump(&r);
-	EXPECT_TRUE(both_have(&r, "status 3")) dump(&r);
+	EXPECT_EQ(2, r.status) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "status 3")) run_dump(&r);
 	run_free(&r);
 }
 

@@ -220,12 +220,6 @@ FIXTURE_TEARDOWN(dr_boot)
 {
 }
 
-static void dump(const struct run *r)
-{
-	fprintf(stderr, "--- exit %d after %.1f s\n--- stdout:\n%s\n--- stderr:\n%s\n",
-		r->status, r->secs, r->out, r->err);
-}
-
 TEST_F_TIMEOUT(dr_boot, simple_passes, BOOT_TIMEOUT)
 {
 	char *const argv[] = { "scripts/rapido/rapido-test", "PROFILE=simple",
@@ -235,9 +229,9 @@ TEST_F_TIMEOUT(dr_boot, simple_passes, BOOT_TIMEOUT)
 	struct run r;
 
 	ASSERT_EQ(0, run_in(&r, self->ktree, argv));
-	EXPECT_EQ(0, r.status) dump(&r);
+	EXPECT_EQ(0, r.status) run_dump(&r);
 	EXPECT_TRUE(strstr(r.out, "simple: mounts and modules ok") ||
-		    strstr(r.err, "simple: mounts and modules ok")) dump(&r);
+		    strstr(r.err, "simple: mounts and modules ok")) run_dump(&r);
 	EXPECT_EQ(0, access(image, R_OK)) TH_LOG("%s is missing", image);
 	run_free(&r);
 	free(image);
@@ -250,9 +244,9 @@ TEST_F_TIMEOUT(dr_boot, x_exit_3_fails, BOOT_TIMEOUT)
 	struct run r;
 
 	ASSERT_EQ(0, run_in(&r, self->ktree, argv));
-	EXPECT_EQ(1, r.status) dump(&r);
+	EXPECT_EQ(1, r.status) run_dump(&r);
 	EXPECT_TRUE(strstr(r.out, "status 3") || strstr(r.err, "status 3"))
-		dump(&r);
+		run_dump(&r);
 	run_free(&r);
 }
 
@@ -263,8 +257,8 @@ TEST_F_TIMEOUT(dr_boot, bad_cut_is_refused, BOOT_TIMEOUT)
 	struct run r;
 
 	ASSERT_EQ(0, run_in(&r, self->ktree, argv));
-	EXPECT_EQ(128, r.status) dump(&r);
-	EXPECT_NE(NULL, strstr(r.err, "CUT='mkinitcpio'")) dump(&r);
+	EXPECT_EQ(128, r.status) run_dump(&r);
+	EXPECT_NE(NULL, strstr(r.err, "CUT='mkinitcpio'")) run_dump(&r);
 	run_free(&r);
 }
 

@@ -21,33 +21,6 @@
 
 #define BOOT_TIMEOUT	900
 
-static char *read_text(const char *path)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	char chunk[4096];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return NULL;
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
-		rt_append(&buf, &len, chunk, n);
-	close(fd);
-	return buf ? buf : strdup("");
-}
-
-static int both_have(const struct run *r, const char *needle)
-{
-	return strstr(r->out, needle) || strstr(r->err, needle);
-}
-
-static void dump(const struct run *r)
-{
-	fprintf(stderr, "--- exit %d after %.1f s\n--- stdout:\n%s\n--- stderr:\n%s\n",
-		r->status, r->secs, r->out, r->err);
-}
-
 FIXTURE(prof) {
 	const char *ktree;
 	char dir[64];
@@ -224,24 +197,24 @@ static void fstests_ready(struct __test_metadata *_metadata,
 	src = strf("FSTESTS_SRC=%s/xfstests", dir);
 	ASSERT_EQ(0, rapido_test(&r, ktree, profile, src,
 				 "ZRAM_SIZE=512M", a3));
-	EXPECT_EQ(0, r.status) dump(&r);
+	EXPECT_EQ(0, r.status) run_dump(&r);
 	line = strf("fstests: %s TEST_DEV=/dev/zram0 on /mnt/test", fs);
-	EXPECT_TRUE(both_have(&r, line)) dump(&r);
+	EXPECT_TRUE(both_have(&r, line)) run_dump(&r);
 	free(line);
 	line = strf("FAKE-CHECK FSTYP=%s TEST_DEV=/dev/zram0 TEST_DIR=/mnt/test SCRATCH_DEV=/dev/zram1 SCRATCH_MNT=/mnt/scratch",
 		    fs);
-	EXPECT_TRUE(both_have(&r, line)) dump(&r);
+	EXPECT_TRUE(both_have(&r, line)) run_dump(&r);
 	free(line);
-	EXPECT_TRUE(both_have(&r, "FAKE-COMMON-RC")) dump(&r);
-	EXPECT_TRUE(both_have(&r, "FAKE-CHECK-HOST-CONFIG")) dump(&r);
-	EXPECT_TRUE(both_have(&r, "FAKE-CHECK-TEST-MOUNTED")) dump(&r);
-	EXPECT_TRUE(both_have(&r, "FAKE-CHECK-XFS-IO")) dump(&r);
-	EXPECT_TRUE(both_have(&r, "FAKE-CHECK-SCRATCH-READY")) dump(&r);
-	EXPECT_TRUE(both_have(&r, "FAKE-CHECK disksize 536870912")) dump(&r);
-	EXPECT_TRUE(both_have(&r, "FAKE-CHECK-NO-GIT")) dump(&r);
-	EXPECT_TRUE(both_have(&r, "FAKE-CHECK-HELPER-RUNS")) dump(&r);
+	EXPECT_TRUE(both_have(&r, "FAKE-COMMON-RC")) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "FAKE-CHECK-HOST-CONFIG")) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "FAKE-CHECK-TEST-MOUNTED")) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "FAKE-CHECK-XFS-IO")) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "FAKE-CHECK-SCRATCH-READY")) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "FAKE-CHECK disksize 536870912")) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "FAKE-CHECK-NO-GIT")) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "FAKE-CHECK-HELPER-RUNS")) run_dump(&r);
 	EXPECT_TRUE(both_have(&r, "FAKE-CHECK args: generic/001 -g quick"))
-		dump(&r);
+		run_dump(&r);
 	run_free(&r);
 	free(src);
 	free(profile);
@@ -277,9 +250,9 @@ TEST_F_TIMEOUT(prof, fstests_check_failure_fails_the_run, BOOT_TIMEOUT)
 	src = strf("FSTESTS_SRC=%s/xfstests", self->dir);
 	ASSERT_EQ(0, rapido_test(&r, self->ktree, "fstests-ext4", src,
 				 "FSTESTS=fail", NULL));
-	EXPECT_EQ(1, r.status) dump(&r);
-	EXPECT_TRUE(both_have(&r, "FAKE-CHECK args: fail")) dump(&r);
-	EXPECT_TRUE(both_have(&r, "status 3")) dump(&r);
+	EXPECT_EQ(1, r.status) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "FAKE-CHECK args: fail")) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "status 3")) run_dump(&r);
 	run_free(&r);
 	free(src);
 }
@@ -294,9 +267,9 @@ TEST_F_TIMEOUT(prof, fstests_without_src_is_a_clear_error, BOOT_TIMEOUT)
 		SKIP(return, "%s", why);
 	ASSERT_EQ(0, rapido_test(&r, self->ktree, "fstests-xfs", NULL, NULL,
 				 NULL));
-	EXPECT_EQ(128, r.status) dump(&r);
-	EXPECT_NE(NULL, strstr(r.err, "needs FSTESTS_SRC=")) dump(&r);
-	EXPECT_NE(NULL, strstr(r.err, "xfstests-dev")) dump(&r);
+	EXPECT_EQ(128, r.status) run_dump(&r);
+	EXPECT_NE(NULL, strstr(r.err, "needs FSTESTS_SRC=")) run_dump(&r);
+	EXPECT_NE(NULL, strstr(r.err, "xfstests-dev")) run_dump(&r);
 	run_free(&r);
 }
 
@@ -312,8 +285,8 @@ TEST_F_TIMEOUT(prof, fstests_src_not_a_tree_is_a_clear_error, BOOT_TIMEOUT)
 	src = strf("FSTESTS_SRC=%s", self->dir);
 	ASSERT_EQ(0, rapido_test(&r, self->ktree, "fstests-xfs", src, NULL,
 				 NULL));
-	EXPECT_EQ(128, r.status) dump(&r);
-	EXPECT_NE(NULL, strstr(r.err, "is not a fstests tree")) dump(&r);
+	EXPECT_EQ(128, r.status) run_dump(&r);
+	EXPECT_NE(NULL, strstr(r.err, "is not a fstests tree")) run_dump(&r);
 	run_free(&r);
 	free(src);
 }
@@ -342,15 +315,15 @@ TEST_F_TIMEOUT(prof, blktests_zram_ready_and_check_runs, BOOT_TIMEOUT)
 	src = strf("BLKTESTS_SRC=%s/blktests", self->dir);
 	ASSERT_EQ(0, rapido_test(&r, self->ktree, "blktests-zram", src,
 				 "BLKTESTS=block/001", NULL));
-	EXPECT_EQ(0, r.status) dump(&r);
+	EXPECT_EQ(0, r.status) run_dump(&r);
 	EXPECT_TRUE(both_have(&r, "blktests: TEST_DEVS=(/dev/zram0)"))
-		dump(&r);
-	EXPECT_TRUE(both_have(&r, "FAKE-BLKTESTS args: block/001")) dump(&r);
+		run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "FAKE-BLKTESTS args: block/001")) run_dump(&r);
 	EXPECT_TRUE(both_have(&r, "FAKE-BLKTESTS dev /dev/zram0 1073741824"))
-		dump(&r);
-	EXPECT_TRUE(both_have(&r, "FAKE-BLKTESTS-IO")) dump(&r);
-	EXPECT_TRUE(both_have(&r, "FAKE-BLKTESTS-NO-GIT")) dump(&r);
-	EXPECT_TRUE(both_have(&r, "FAKE-BLKTESTS-HELPER-RUNS")) dump(&r);
+		run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "FAKE-BLKTESTS-IO")) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "FAKE-BLKTESTS-NO-GIT")) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "FAKE-BLKTESTS-HELPER-RUNS")) run_dump(&r);
 	run_free(&r);
 	free(src);
 }
@@ -365,8 +338,8 @@ TEST_F_TIMEOUT(prof, blktests_without_src_is_a_clear_error, BOOT_TIMEOUT)
 		SKIP(return, "%s", why);
 	ASSERT_EQ(0, rapido_test(&r, self->ktree, "blktests-zram", NULL, NULL,
 				 NULL));
-	EXPECT_EQ(128, r.status) dump(&r);
-	EXPECT_NE(NULL, strstr(r.err, "needs BLKTESTS_SRC=")) dump(&r);
+	EXPECT_EQ(128, r.status) run_dump(&r);
+	EXPECT_NE(NULL, strstr(r.err, "needs BLKTESTS_SRC=")) run_dump(&r);
 	run_free(&r);
 }
 
@@ -381,11 +354,11 @@ TEST_F_TIMEOUT(prof, kselftest_default_targets_pass, BOOT_TIMEOUT)
 		SKIP(return, "%s", why);
 	ASSERT_EQ(0, rapido_test(&r, self->ktree, "kselftest", NULL, NULL,
 				 NULL));
-	EXPECT_EQ(0, r.status) dump(&r);
-	EXPECT_TRUE(both_have(&r, "ok 1 selftests: size: get_size")) dump(&r);
-	EXPECT_TRUE(both_have(&r, "selftests: sigaltstack: sas")) dump(&r);
+	EXPECT_EQ(0, r.status) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "ok 1 selftests: size: get_size")) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "selftests: sigaltstack: sas")) run_dump(&r);
 	EXPECT_TRUE(both_have(&r, "kselftest: 2 pass, 0 fail, 0 skip (of 2)"))
-		dump(&r);
+		run_dump(&r);
 	/* built and installed under .rapido/, nowhere else (teardown) */
 	path = strf("%s/.rapido/kselftest/install/kselftest-list.txt",
 		    self->ktree);
@@ -408,10 +381,10 @@ TEST_F_TIMEOUT(prof, kselftest_unknown_target_is_a_clear_error, BOOT_TIMEOUT)
 	ASSERT_EQ(0, rapido_test(&r, self->ktree, "kselftest",
 				 "KSELFTESTS=size no-such-target", NULL,
 				 NULL));
-	EXPECT_EQ(128, r.status) dump(&r);
+	EXPECT_EQ(128, r.status) run_dump(&r);
 	EXPECT_NE(NULL, strstr(r.err,
 			       "'no-such-target' is not a selftest target"))
-		dump(&r);
+		run_dump(&r);
 	run_free(&r);
 }
 
@@ -438,8 +411,8 @@ TEST_F(prof, tap_summary_fails_on_not_ok)
 
 		ASSERT_EQ(0, write_file(tap, 0644, cases[i].tap));
 		ASSERT_EQ(0, run(&r, argv));
-		EXPECT_EQ(cases[i].status, r.status) dump(&r);
-		EXPECT_NE(NULL, strstr(r.out, cases[i].summary)) dump(&r);
+		EXPECT_EQ(cases[i].status, r.status) run_dump(&r);
+		EXPECT_NE(NULL, strstr(r.out, cases[i].summary)) run_dump(&r);
 		run_free(&r);
 	}
 	free(cmd);
@@ -452,10 +425,10 @@ TEST_F(prof, unknown_variable_is_still_refused)
 
 	ASSERT_EQ(0, rapido_test(&r, self->ktree, "kselftest",
 				 "FSTESTS_SRC=/tmp", NULL, NULL));
-	EXPECT_EQ(128, r.status) dump(&r);
+	EXPECT_EQ(128, r.status) run_dump(&r);
 	EXPECT_NE(NULL, strstr(r.err, "unknown variable 'FSTESTS_SRC'"))
-		dump(&r);
-	EXPECT_NE(NULL, strstr(r.err, "KSELFTESTS")) dump(&r);
+		run_dump(&r);
+	EXPECT_NE(NULL, strstr(r.err, "KSELFTESTS")) run_dump(&r);
 	run_free(&r);
 }
 
@@ -470,7 +443,7 @@ TEST_F(prof, list_describes_every_profile)
 	char *out;
 
 	ASSERT_EQ(0, run_in(&r, self->ktree, argv));
-	EXPECT_EQ(0, r.status) dump(&r);
+	EXPECT_EQ(0, r.status) run_dump(&r);
 	out = strf("\n%s", r.out);
 	for (size_t i = 0; i < ARRAY_SIZE(profiles); i++) {
 		char *line = strf("\n%-16s ", profiles[i]);
@@ -484,7 +457,7 @@ TEST_F(prof, list_describes_every_profile)
 		free(line);
 	}
 	EXPECT_NE(NULL, strstr(r.out, "vars FSTESTS_SRC FSTESTS ZRAM_SIZE=1G"))
-		dump(&r);
+		run_dump(&r);
 	free(out);
 	run_free(&r);
 }

@@ -20,21 +20,6 @@
 #define BOOT_TIMEOUT	900
 #define PROOFS_MAX	8
 
-static char *read_text(const char *path)
-{
-	char *buf = NULL, chunk[4096];
-	size_t len = 0;
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return NULL;
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
-		rt_append(&buf, &len, chunk, n);
-	close(fd);
-	return buf ? buf : strdup("");
-}
-
 /* Is @line one whole line of @text? */
 static int has_line(const char *text, const char *line)
 {
@@ -100,25 +85,6 @@ static char *missing_tool(const char *tools)
 	return ret;
 }
 
-/* Is the work tree of @dir clean (nothing modified, nothing untracked)? */
-static int git_clean(const char *dir, char **status)
-{
-	char *const argv[] = { "git", "-C", (char *)dir, "status",
-			       "--porcelain", NULL };
-	struct run r;
-	int clean;
-
-	if (run(&r, argv) || r.status) {
-		*status = strf("git status failed: %s", r.err);
-		run_free(&r);
-		return 0;
-	}
-	clean = !*r.out;
-	*status = strdup(r.out);
-	run_free(&r);
-	return clean;
-}
-
 /* "vm<N>" of "rapido-vm: PASS (vm<N>, 12.3 s)", and the seconds. */
 static char *pass_vm(const char *out, double *secs)
 {
@@ -129,12 +95,6 @@ static char *pass_vm(const char *out, double *secs)
 	if (!s || sscanf(s, "rapido-vm: PASS (vm%u, %lf s)", &n, secs) != 2)
 		return NULL;
 	return strf("vm%u", n);
-}
-
-static void dump(const struct run *r)
-{
-	fprintf(stderr, "--- exit %d after %.1f s\n--- stdout:\n%s\n--- stderr:\n%s\n",
-		r->status, r->secs, r->out, r->err);
 }
 
 /*
@@ -252,14 +212,14 @@ TEST_F_TIMEOUT(profile, boots_and_proves, BOOT_TIMEOUT)
 	if (!self->ready)
 		return;
 	ASSERT_EQ(0, run_in(&r, self->ktree, argv));
-	EXPECT_EQ(0, r.status) dump(&r);
+	EXPECT_EQ(0, r.status) run_dump(&r);
 	for (int i = 0; i < PROOFS_MAX && variant->proofs[i]; i++) {
 		EXPECT_NE(NULL, strstr(r.out, variant->proofs[i]))
 			TH_LOG("%s: no '%s' in the output", variant->name,
 			       variant->proofs[i]);
 	}
 	vm = pass_vm(r.out, &secs);
-	ASSERT_NE(NULL, vm) dump(&r);
+	ASSERT_NE(NULL, vm) run_dump(&r);
 	fprintf(stderr, "# %s: boot to result %.1f s (whole rapido-test %.1f s)\n",
 		variant->name, secs, r.secs);
 	if (variant->control) {
@@ -336,7 +296,7 @@ TEST_F_TIMEOUT(control, qmp_reply_reaches_the_guest, BOOT_TIMEOUT)
 	/* the guest prints the host's reply; "running" is QEMU's state */
 	ASSERT_EQ(0, simple_x(&r, self->ktree,
 			      "/rapido/bin/rapido-qmp '{\"execute\": \"query-status\"}' | grep -q '\"status\": \"running\"'"));
-	EXPECT_EQ(0, r.status) dump(&r);
+	EXPECT_EQ(0, r.status) run_dump(&r);
 	run_free(&r);
 }
 
@@ -349,16 +309,16 @@ TEST_F_TIMEOUT(control, errors_reach_the_guest, BOOT_TIMEOUT)
 	/* HMP drive_del of no such drive: its message becomes an error */
 	ASSERT_EQ(0, simple_x(&r, self->ktree,
 			      "out=$(/rapido/bin/rapido-qmp drive_del nosuch); rc=$?; echo \"qmp: $rc $out\"; test $rc = 1"));
-	EXPECT_EQ(0, r.status) dump(&r);
+	EXPECT_EQ(0, r.status) run_dump(&r);
 	EXPECT_NE(NULL, strstr(r.out, "qmp: 1 {\"error\": {\"class\": \"GenericError\""))
-		dump(&r);
+		run_dump(&r);
 	run_free(&r);
 
 	ASSERT_EQ(0, simple_x(&r, self->ktree,
 			      "/rapido/bin/rapido-qmp frobnicate 1"));
-	EXPECT_EQ(1, r.status) dump(&r);
+	EXPECT_EQ(1, r.status) run_dump(&r);
 	EXPECT_NE(NULL, strstr(r.out, "'frobnicate': unknown request"))
-		dump(&r);
+		run_dump(&r);
 	run_free(&r);
 }
 

@@ -203,4 +203,62 @@ static inline int rm_rf(const char *path)
 	return nftw(path, rt_rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* The whole file at @path, NUL-terminated (and its length), or NULL. */
+static inline char *read_text_len(const char *path, size_t *len)
+{
+	char *buf = NULL, chunk[4096];
+	size_t n_all = 0;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return NULL;
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		rt_append(&buf, &n_all, chunk, n);
+	close(fd);
+	if (len)
+		*len = n_all;
+	return buf ? buf : strdup("");
+}
+
+static inline char *read_text(const char *path)
+{
+	return read_text_len(path, NULL);
+}
+
+/* Did the run print @needle, on stdout or stderr? */
+static inline int both_have(const struct run *r, const char *needle)
+{
+	return strstr(r->out, needle) || strstr(r->err, needle);
+}
+
+/* A run's exit, time and output, for a failed assertion's log. */
+static inline void run_dump(const struct run *r)
+{
+	fprintf(stderr, "--- exit %d after %.1f s\n--- stdout:\n%s\n--- stderr:\n%s\n",
+		r->status, r->secs, r->out, r->err);
+}
+
+/*
+ * Is the work tree of @dir clean (nothing modified, nothing untracked)?
+ * *@status gets git's output (or its error), to be freed.
+ */
+static inline int git_clean(const char *dir, char **status)
+{
+	char *const argv[] = { "git", "-C", (char *)dir, "status",
+			       "--porcelain", NULL };
+	struct run r;
+	int clean;
+
+	if (run(&r, argv) || r.status) {
+		*status = strf("git status failed: %s", r.err ? r.err : "");
+		run_free(&r);
+		return 0;
+	}
+	clean = !*r.out;
+	*status = strdup(r.out);
+	run_free(&r);
+	return clean;
+}
+
 #endif /* RAPIDO_TEST_H */

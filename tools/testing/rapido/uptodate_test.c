@@ -13,23 +13,6 @@
 #define RUN_TIMEOUT	900
 #define PLANT_FILE	"drivers/misc/lkdtm/core.c"
 
-static char *read_text(const char *path, size_t *len)
-{
-	char *buf = NULL, chunk[4096];
-	size_t n_all = 0;
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return NULL;
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
-		rt_append(&buf, &n_all, chunk, n);
-	close(fd);
-	if (len)
-		*len = n_all;
-	return buf ? buf : strdup("");
-}
-
 static int write_bytes(const char *path, const char *text, size_t len)
 {
 	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
@@ -55,7 +38,7 @@ static int restore(const char *path, const char *backup)
 
 	if (stat(backup, &st))
 		return errno == ENOENT ? 0 : -errno;
-	text = read_text(backup, &len);
+	text = read_text_len(backup, &len);
 	if (!text)
 		return -errno;
 	ret = write_bytes(path, text, len);
@@ -97,12 +80,6 @@ FIXTURE_TEARDOWN(uptodate)
 	free(self->backup);
 }
 
-static void dump(const struct run *r)
-{
-	fprintf(stderr, "--- exit %d after %.1f s\n--- stdout:\n%s\n--- stderr:\n%s\n",
-		r->status, r->secs, r->out, r->err);
-}
-
 /* scripts/rapido/rapido cut PROFILE=simple V=@v in the tree */
 static int cut(struct run *r, const char *ktree, const char *v)
 {
@@ -112,21 +89,16 @@ static int cut(struct run *r, const char *ktree, const char *v)
 	return run_in(r, ktree, argv);
 }
 
-static int has(const struct run *r, const char *s)
-{
-	return strstr(r->out, s) || strstr(r->err, s);
-}
-
 TEST_F_TIMEOUT(uptodate, unchanged_tree_skips_kbuild, RUN_TIMEOUT)
 {
 	struct run r;
 
 	ASSERT_EQ(0, cut(&r, self->ktree, "V=0"));
-	ASSERT_EQ(0, r.status) dump(&r);
+	ASSERT_EQ(0, r.status) run_dump(&r);
 	run_free(&r);
 	ASSERT_EQ(0, cut(&r, self->ktree, "V=1"));
-	EXPECT_EQ(0, r.status) dump(&r);
-	EXPECT_TRUE(has(&r, "kbuild: nothing changed, skipped")) dump(&r);
+	EXPECT_EQ(0, r.status) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "kbuild: nothing changed, skipped")) run_dump(&r);
 	run_free(&r);
 }
 
@@ -136,14 +108,14 @@ TEST_F_TIMEOUT(uptodate, touched_c_rebuilds, RUN_TIMEOUT)
 	struct run r;
 
 	ASSERT_EQ(0, cut(&r, self->ktree, "V=0"));
-	ASSERT_EQ(0, r.status) dump(&r);
+	ASSERT_EQ(0, r.status) run_dump(&r);
 	run_free(&r);
 	ASSERT_EQ(0, utimensat(AT_FDCWD, self->plant, NULL, 0));
 	ASSERT_EQ(0, cut(&r, self->ktree, "V=0"));
-	EXPECT_EQ(0, r.status) dump(&r);
-	EXPECT_TRUE(has(&r, why)) dump(&r);
+	EXPECT_EQ(0, r.status) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, why)) run_dump(&r);
 	/* kbuild really compiled it */
-	EXPECT_TRUE(has(&r, "CC [M]  drivers/misc/lkdtm/core.o")) dump(&r);
+	EXPECT_TRUE(both_have(&r, "CC [M]  drivers/misc/lkdtm/core.o")) run_dump(&r);
 	run_free(&r);
 	free(why);
 }
@@ -158,14 +130,14 @@ TEST_F_TIMEOUT(uptodate, edit_with_old_mtime_runs_kbuild, RUN_TIMEOUT)
 	size_t len;
 
 	ASSERT_EQ(0, cut(&r, self->ktree, "V=0"));
-	ASSERT_EQ(0, r.status) dump(&r);
+	ASSERT_EQ(0, r.status) run_dump(&r);
 	run_free(&r);
 	/* backup with its times, for setup/teardown to restore */
 	cmd = strf("cp -p '%s' '%s'", self->plant, self->backup);
 	ASSERT_EQ(0, system(cmd));
 	free(cmd);
 	ASSERT_EQ(0, stat(self->plant, &st));
-	text = read_text(self->plant, &len);
+	text = read_text_len(self->plant, &len);
 	ASSERT_NE(NULL, text);
 	edited = strf("%s\n/* rapido uptodate_test edit */\n", text);
 	ASSERT_EQ(0, write_bytes(self->plant, edited, strlen(edited)));
@@ -174,8 +146,8 @@ TEST_F_TIMEOUT(uptodate, edit_with_old_mtime_runs_kbuild, RUN_TIMEOUT)
 	t[1] = st.st_mtim;
 	ASSERT_EQ(0, utimensat(AT_FDCWD, self->plant, t, 0));
 	ASSERT_EQ(0, cut(&r, self->ktree, "V=0"));
-	EXPECT_EQ(0, r.status) dump(&r);
-	EXPECT_TRUE(has(&r, why)) dump(&r);
+	EXPECT_EQ(0, r.status) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, why)) run_dump(&r);
 	run_free(&r);
 	ASSERT_EQ(0, restore(self->plant, self->backup));
 	free(text);

@@ -119,23 +119,6 @@ static int has_line(const char *out, const char *line)
 	return 0;
 }
 
-static char *read_text(const char *path)
-{
-	char *buf = strdup(""), chunk[4096];
-	size_t len = 0;
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0) {
-		free(buf);
-		return NULL;
-	}
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
-		rt_append(&buf, &len, chunk, n);
-	close(fd);
-	return buf;
-}
-
 /* ---- --print-argv ---- */
 
 TEST_F(vm, argv_microvm_test_mode)
