@@ -239,6 +239,36 @@ TEST_F_TIMEOUT(boot, timeout_fails_in_time, BOOT_TIMEOUT)
 	run_free(&r);
 }
 
+/*
+ * Two runs on one tree at once: the build phase is serialized, each gets
+ * its own VM and its own verdict.
+ */
+TEST_F_TIMEOUT(boot, parallel_runs_on_one_tree, BOOT_TIMEOUT)
+{
+	struct run r;
+	pid_t pid;
+	int st;
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct run rc;
+
+		if (rapido_test(&rc, self->ktree, "X=exit 3", NULL))
+			_exit(2);
+		if (rc.status != 1 || !both_have(&rc, "status 3"))
+			run_dump(&rc);
+		_exit(rc.status == 1 && both_have(&rc, "status 3") ? 0 : 1);
+	}
+	ASSERT_EQ(0, rapido_test(&r, self->ktree, NULL, NULL));
+	EXPECT_EQ(0, r.status) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "PASS")) run_dump(&r);
+	run_free(&r);
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	EXPECT_TRUE(WIFEXITED(st));
+	EXPECT_EQ(0, WEXITSTATUS(st)) TH_LOG("the parallel X='exit 3' run went wrong");
+}
+
 TEST_F_TIMEOUT(boot, unknown_profile_is_128, BOOT_TIMEOUT)
 {
 	char *const argv[] = { "scripts/rapido/rapido-test", "PROFILE=no-such",

@@ -10,7 +10,8 @@
 # tests at /mnt/scratch (SCRATCH_DEV, SCRATCH_MNT), writes the fstests
 # config (/fstests/local.config and /fstests/configs/<hostname>.config),
 # then runs ./check $FSTESTS if FSTESTS is set. Returns check's status,
-# or 1 if the devices or the file system could not be made.
+# or 1 if the devices or the file system could not be made or check ran
+# no test at all.
 
 . /rapido/lib/zram.sh
 
@@ -79,4 +80,12 @@ CONFIG
 	echo "fstests: cd $dir && ./check $FSTESTS"
 	# shellcheck disable=SC2086 # FSTESTS is a list of tests and options
 	(cd "$dir" && ./check $FSTESTS)
+	rc=$?
+	# check passes when FSTESTS names no test it knows ("unknown test,
+	# ignored"), logging "Passed all 0 tests"
+	if [ "$rc" -eq 0 ] && grep -q '^Passed all 0 tests' "$dir/results/check.log" 2>/dev/null; then
+		echo "fstests: ./check ran no test: FSTESTS='$FSTESTS' names none of $dir/tests (see above)" >&2
+		return 1
+	fi
+	return "$rc"
 }
