@@ -215,12 +215,12 @@ FIXTURE(cut) {
 	char *bin;
 };
 
-static FIXTURE_SETUP(cut)
+FIXTURE_SETUP(cut)
 {
 	fixture_init(_metadata, self->dir, &self->bin);
 }
 
-static FIXTURE_TEARDOWN(cut)
+FIXTURE_TEARDOWN(cut)
 {
 	fixture_fini(_metadata, self->dir, self->bin);
 }
@@ -396,12 +396,12 @@ FIXTURE_VARIANT_ADD(bad, slink_loop) {
 	.msg = "'/l1/x': cannot place in the image: Too many levels of symbolic links",
 };
 
-static FIXTURE_SETUP(bad)
+FIXTURE_SETUP(bad)
 {
 	fixture_init(_metadata, self->dir, &self->bin);
 }
 
-static FIXTURE_TEARDOWN(bad)
+FIXTURE_TEARDOWN(bad)
 {
 	fixture_fini(_metadata, self->dir, self->bin);
 }

@@ -158,7 +158,7 @@ FIXTURE_TEARDOWN(init)
 	struct bed *b = &self->b;
 
 	/* the console shows why a boot test failed */
-	if (!_metadata->passed && b->console)
+	if (rt_failed(_metadata) && b->console)
 		TH_LOG("console:\n%s", b->console);
 	if (b->pid > 0) {
 		kill(-b->pid, SIGKILL);

@@ -488,7 +488,7 @@ TEST_F_TIMEOUT(tree, explain, 120)
 	ASSERT_EQ(0, stat(self->ktree, &dir_after));
 	EXPECT_EQ(dir_before.st_mtime, dir_after.st_mtime);
 	EXPECT_EQ(dir_before.st_nlink, dir_after.st_nlink);
-	if (!_metadata->passed)
+	if (rt_failed(_metadata))
 		TH_LOG("stdout was:\n%s", r.out);
 	run_free(&r);
 	free(cfg);

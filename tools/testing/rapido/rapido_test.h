@@ -261,4 +261,16 @@ static inline int git_clean(const char *dir, char **status)
 	return clean;
 }
 
+/*
+ * Has the running test failed so far? kselftest_harness.h kept this in
+ * _metadata->passed up to 6.8, and in _metadata->exit_code (read through
+ * __test_passed()) since 6.9, the release that also added
+ * FIXTURE_TEARDOWN_PARENT. Include kselftest_harness.h first.
+ */
+#ifdef FIXTURE_TEARDOWN_PARENT
+#define rt_failed(_metadata)	(!__test_passed(_metadata))
+#else
+#define rt_failed(_metadata)	(!(_metadata)->passed)
+#endif
+
 #endif /* RAPIDO_TEST_H */
