@@ -261,6 +261,63 @@ static inline int git_clean(const char *dir, char **status)
 	return clean;
 }
 
+/* Write @len bytes of @text to @path atomically (a .tmp, then rename). */
+static inline int write_whole(const char *path, const char *text, size_t len)
+{
+	char *tmp = strf("%s.rapido-test-tmp", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int ret = 0;
+
+	if (fd < 0) {
+		free(tmp);
+		return -errno;
+	}
+	if (write(fd, text, len) != (ssize_t)len)
+		ret = -EIO;
+	if (close(fd) && !ret)
+		ret = -errno;
+	if (!ret && rename(tmp, path))
+		ret = -errno;
+	if (ret)
+		unlink(tmp);
+	free(tmp);
+	return ret;
+}
+
+/* Copy @from to @to (atomically) with @from's access and modify times. */
+static inline int copy_with_times(const char *from, const char *to)
+{
+	struct stat st;
+	struct timespec times[2];
+	char *text = read_text(from);
+	int ret;
+
+	if (!text || stat(from, &st)) {
+		free(text);
+		return -errno;
+	}
+	ret = write_whole(to, text, st.st_size);
+	free(text);
+	if (ret)
+		return ret;
+	times[0] = st.st_atim;
+	times[1] = st.st_mtim;
+	return utimensat(AT_FDCWD, to, times, 0) ? -errno : 0;
+}
+
+/* Put @path back from @backup, if there is one, then drop @backup. */
+static inline int restore_file(const char *path, const char *backup)
+{
+	int ret;
+
+	if (access(backup, F_OK))
+		return errno == ENOENT ? 0 : -errno;
+	ret = copy_with_times(backup, path);
+	if (ret)
+		return ret;
+	return unlink(backup) ? -errno : 0;
+}
+
 /*
  * Has the running test failed so far? kselftest_harness.h kept this in
  * _metadata->passed up to 6.8, and in _metadata->exit_code (read through

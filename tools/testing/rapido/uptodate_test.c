@@ -27,29 +27,6 @@ static int write_bytes(const char *path, const char *text, size_t len)
 	return ret;
 }
 
-/* Put @path back from @backup (content and mtime), then drop @backup. */
-static int restore(const char *path, const char *backup)
-{
-	struct timespec t[2];
-	struct stat st;
-	size_t len;
-	char *text;
-	int ret;
-
-	if (stat(backup, &st))
-		return errno == ENOENT ? 0 : -errno;
-	text = read_text_len(backup, &len);
-	if (!text)
-		return -errno;
-	ret = write_bytes(path, text, len);
-	free(text);
-	t[0] = st.st_atim;
-	t[1] = st.st_mtim;
-	if (!ret && utimensat(AT_FDCWD, path, t, 0))
-		ret = -errno;
-	return ret ?: (unlink(backup) ? -errno : 0);
-}
-
 FIXTURE(uptodate) {
 	const char *ktree;
 	char *plant, *backup;
@@ -68,14 +45,14 @@ FIXTURE_SETUP(uptodate)
 	free(path);
 	self->plant = strf("%s/%s", self->ktree, PLANT_FILE);
 	self->backup = strf("%s/.rapido/test-uptodate-backup", self->ktree);
-	ASSERT_EQ(0, restore(self->plant, self->backup));
+	ASSERT_EQ(0, restore_file(self->plant, self->backup));
 }
 
 FIXTURE_TEARDOWN(uptodate)
 {
 	if (!self->plant)
 		return;
-	EXPECT_EQ(0, restore(self->plant, self->backup));
+	EXPECT_EQ(0, restore_file(self->plant, self->backup));
 	free(self->plant);
 	free(self->backup);
 }
@@ -123,7 +100,7 @@ TEST_F_TIMEOUT(uptodate, touched_c_rebuilds, RUN_TIMEOUT)
 TEST_F_TIMEOUT(uptodate, edit_with_old_mtime_runs_kbuild, RUN_TIMEOUT)
 {
 	char *why = strf("kbuild: '%s' changed", self->plant);
-	char *text, *edited, *cmd;
+	char *text, *edited;
 	struct timespec t[2];
 	struct stat st;
 	struct run r;
@@ -133,9 +110,7 @@ TEST_F_TIMEOUT(uptodate, edit_with_old_mtime_runs_kbuild, RUN_TIMEOUT)
 	ASSERT_EQ(0, r.status) run_dump(&r);
 	run_free(&r);
 	/* backup with its times, for setup/teardown to restore */
-	cmd = strf("cp -p '%s' '%s'", self->plant, self->backup);
-	ASSERT_EQ(0, system(cmd));
-	free(cmd);
+	ASSERT_EQ(0, copy_with_times(self->plant, self->backup));
 	ASSERT_EQ(0, stat(self->plant, &st));
 	text = read_text_len(self->plant, &len);
 	ASSERT_NE(NULL, text);
@@ -149,7 +124,7 @@ TEST_F_TIMEOUT(uptodate, edit_with_old_mtime_runs_kbuild, RUN_TIMEOUT)
 	EXPECT_EQ(0, r.status) run_dump(&r);
 	EXPECT_TRUE(both_have(&r, why)) run_dump(&r);
 	run_free(&r);
-	ASSERT_EQ(0, restore(self->plant, self->backup));
+	ASSERT_EQ(0, restore_file(self->plant, self->backup));
 	free(text);
 	free(edited);
 	free(why);
