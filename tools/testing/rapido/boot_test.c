@@ -33,15 +33,11 @@ FIXTURE(boot) {
 
 FIXTURE_SETUP(boot)
 {
-	char *path;
+	char why[256], *path;
 
-	self->ktree = getenv("RAPIDO_KTREE");
-	if (!self->ktree || !*self->ktree)
-		SKIP(return, "RAPIDO_KTREE is not set (run_tests sets it)");
-	path = strf("%s/GNUmakefile", self->ktree);
-	if (access(path, R_OK))
-		SKIP(return, "rapido is not installed in %s", self->ktree);
-	free(path);
+	self->ktree = built_ktree(why, sizeof(why));
+	if (!self->ktree)
+		SKIP(return, "%s", why);
 	path = strf("%s/include/config/kernel.release", self->ktree);
 	self->krelease = read_text(path);
 	free(path);

@@ -203,15 +203,11 @@ FIXTURE(dr_boot) {
 
 FIXTURE_SETUP(dr_boot)
 {
-	char *path;
+	char why[256];
 
-	self->ktree = getenv("RAPIDO_KTREE");
-	if (!self->ktree || !*self->ktree)
-		SKIP(return, "RAPIDO_KTREE is not set (run_tests sets it)");
-	path = strf("%s/include/config/kernel.release", self->ktree);
-	if (access(path, R_OK))
-		SKIP(return, "%s is not configured and built", self->ktree);
-	free(path);
+	self->ktree = built_ktree(why, sizeof(why));
+	if (!self->ktree)
+		SKIP(return, "%s", why);
 	if (!have_dracut())
 		SKIP(return, "dracut is not installed (apt-get install dracut-core)");
 }

@@ -28,7 +28,7 @@ FIXTURE(prof) {
 
 FIXTURE_SETUP(prof)
 {
-	char *path;
+	char why[256];
 
 	/* the profiles' variables come from the environment, too */
 	unsetenv("FSTESTS_SRC");
@@ -39,19 +39,11 @@ FIXTURE_SETUP(prof)
 	unsetenv("KSELFTESTS");
 	unsetenv("TARGETS");
 	self->dir[0] = '\0';
-	self->ktree = getenv("RAPIDO_KTREE");
-	if (!self->ktree || !*self->ktree)
-		SKIP(return, "RAPIDO_KTREE is not set (run_tests sets it)");
+	self->ktree = built_ktree(why, sizeof(why));
+	if (!self->ktree)
+		SKIP(return, "%s", why);
 	if (!rapido_bin("rapido-kconfig"))
 		SKIP(return, "RAPIDO_BIN is not set (run_tests sets it)");
-	path = strf("%s/GNUmakefile", self->ktree);
-	if (access(path, R_OK))
-		SKIP(return, "rapido is not installed in %s", self->ktree);
-	free(path);
-	path = strf("%s/arch/x86/boot/bzImage", self->ktree);
-	if (access(path, R_OK))
-		SKIP(return, "%s is not built", self->ktree);
-	free(path);
 	strcpy(self->dir, "/tmp/rapido-profiles.XXXXXX");
 	ASSERT_NE(NULL, mkdtemp(self->dir));
 }

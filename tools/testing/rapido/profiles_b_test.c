@@ -154,20 +154,12 @@ FIXTURE_VARIANT_ADD(profile, usb_gadget) {
 
 FIXTURE_SETUP(profile)
 {
-	char *path, *missing, *tool;
+	char why[256], *path, *missing, *tool;
 	const char *src;
 
-	self->ktree = getenv("RAPIDO_KTREE");
-	if (!self->ktree || !*self->ktree)
-		SKIP(return, "RAPIDO_KTREE is not set (run_tests sets it)");
-	path = strf("%s/arch/x86/boot/bzImage", self->ktree);
-	if (access(path, R_OK))
-		SKIP(return, "%s is not built", self->ktree);
-	free(path);
-	path = strf("%s/GNUmakefile", self->ktree);
-	if (access(path, R_OK))
-		SKIP(return, "rapido is not installed in %s", self->ktree);
-	free(path);
+	self->ktree = built_ktree(why, sizeof(why));
+	if (!self->ktree)
+		SKIP(return, "%s", why);
 	src = getenv("RAPIDO_SRC");
 	path = strf("%s/tools/testing/rapido/profiles/%s/config",
 		    src && *src ? src : self->ktree, variant->name);
@@ -247,16 +239,12 @@ FIXTURE(control) {
 
 FIXTURE_SETUP(control)
 {
-	char *path, *config, *missing;
+	char why[256], *path, *config, *missing;
 	const char *src;
 
-	self->ktree = getenv("RAPIDO_KTREE");
-	if (!self->ktree || !*self->ktree)
-		SKIP(return, "RAPIDO_KTREE is not set (run_tests sets it)");
-	path = strf("%s/arch/x86/boot/bzImage", self->ktree);
-	if (access(path, R_OK))
-		SKIP(return, "%s is not built", self->ktree);
-	free(path);
+	self->ktree = built_ktree(why, sizeof(why));
+	if (!self->ktree)
+		SKIP(return, "%s", why);
 	src = getenv("RAPIDO_SRC");
 	path = strf("%s/tools/testing/rapido/profiles/simple/config",
 		    src && *src ? src : self->ktree);

@@ -27,6 +27,10 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#endif
+
 struct run {
 	int status;	/* exit code, 128 + signal, or -1 if not run */
 	char *out;	/* stdout, NUL-terminated */
@@ -316,6 +320,37 @@ static inline int restore_file(const char *path, const char *backup)
 	if (ret)
 		return ret;
 	return unlink(backup) ? -errno : 0;
+}
+
+/*
+ * The kernel tree the boot tests run rapido in (RAPIDO_KTREE): configured,
+ * built, rapido installed. Otherwise NULL, and in @why the reason to SKIP
+ * with.
+ */
+static inline const char *built_ktree(char *why, size_t len)
+{
+	static const char *const need[][2] = {
+		{ "include/config/kernel.release", "is not configured" },
+		{ "arch/x86/boot/bzImage", "is not built" },
+		{ "GNUmakefile", "has no rapido installed" },
+	};
+	const char *tree = getenv("RAPIDO_KTREE");
+
+	if (!tree || !*tree) {
+		snprintf(why, len, "RAPIDO_KTREE is not set (run_tests sets it)");
+		return NULL;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(need); i++) {
+		char *path = strf("%s/%s", tree, need[i][0]);
+		int missing = access(path, R_OK);
+
+		free(path);
+		if (missing) {
+			snprintf(why, len, "%s %s", tree, need[i][1]);
+			return NULL;
+		}
+	}
+	return tree;
 }
 
 /*

@@ -34,15 +34,11 @@ FIXTURE(uptodate) {
 
 FIXTURE_SETUP(uptodate)
 {
-	char *path;
+	char why[256];
 
-	self->ktree = getenv("RAPIDO_KTREE");
-	if (!self->ktree || !*self->ktree)
-		SKIP(return, "RAPIDO_KTREE is not set (run_tests sets it)");
-	path = strf("%s/include/config/kernel.release", self->ktree);
-	if (access(path, R_OK))
-		SKIP(return, "%s is not configured and built", self->ktree);
-	free(path);
+	self->ktree = built_ktree(why, sizeof(why));
+	if (!self->ktree)
+		SKIP(return, "%s", why);
 	self->plant = strf("%s/%s", self->ktree, PLANT_FILE);
 	self->backup = strf("%s/.rapido/test-uptodate-backup", self->ktree);
 	ASSERT_EQ(0, restore_file(self->plant, self->backup));
