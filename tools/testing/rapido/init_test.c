@@ -18,7 +18,9 @@
 #define BUSYBOX		"/bin/busybox"
 #define KILL_AFTER	"60"	/* seconds, then QEMU is killed */
 #define DEADLINE	70	/* seconds the pty test waits for output */
-#define APPEND		"console=ttyS0 panic=-1 reboot=t rapido.vm=3 "
+/* rapido-vm's command line under TCG */
+#define APPEND		"console=ttyS0 panic=-1 reboot=t no_timer_check " \
+			"pty.legacy_count=0 nolapic_timer rapido.vm=3 "
 #define APPEND_TEST	APPEND "rapido.mode=test"
 
 static const char *const applets[] = {

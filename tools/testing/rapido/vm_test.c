@@ -126,7 +126,7 @@ TEST_F(vm, argv_microvm_test_mode)
 	char *want = strf("qemu-system-x86_64\n-M\nmicrovm,accel=tcg,acpi=off\n"
 			  "-m\n512\n-smp\n1\n-nodefaults\n-no-user-config\n"
 			  "-display\nnone\n-no-reboot\n-kernel\n%s\n-initrd\n%s\n"
-			  "-append\nconsole=ttyS0 panic=-1 reboot=t rapido.mode=test rapido.vm=1\n"
+			  "-append\nconsole=ttyS0 panic=-1 reboot=t no_timer_check pty.legacy_count=0 nolapic_timer rapido.mode=test rapido.vm=1\n"
 			  "-chardev\nstdio,id=con,logfile=%s/vm1/console.log\n"
 			  "-serial\nchardev:con\n-device\nvirtio-serial-device\n"
 			  "-chardev\nfile,id=rstatus,path=%s/vm1/status\n"
@@ -165,6 +165,8 @@ TEST_F(vm, argv_pc_and_q35_use_pci)
 			"virtserialport,chardev=rstatus,name=rapido.status"));
 		/* KVM with the default CPU model: -cpu host aborts here */
 		EXPECT_FALSE(OUT_LINE("-cpu"));
+		/* the APIC timer stays: KVM needs no calibration */
+		EXPECT_EQ(NULL, strstr(r.out, "nolapic_timer"));
 		run_free(&r);
 		free(m);
 	}
@@ -187,7 +189,7 @@ TEST_F(vm, argv_boot_mode_console_and_monitor)
 	EXPECT_STREQ("chardev=con", v);
 	free(v);
 	v = line_after(r.out, "-append");
-	EXPECT_STREQ("console=ttyS0 panic=-1 reboot=t rapido.mode=boot rapido.vm=1",
+	EXPECT_STREQ("console=ttyS0 panic=-1 reboot=t no_timer_check pty.legacy_count=0 nolapic_timer rapido.mode=boot rapido.vm=1",
 		     v);
 	free(v);
 	run_free(&r);
@@ -219,7 +221,7 @@ TEST_F(vm, argv_settings_and_extra_args)
 	EXPECT_STREQ("2", v);
 	free(v);
 	v = line_after(r.out, "-append");
-	EXPECT_STREQ("console=ttyS0 panic=-1 reboot=t rapido.mode=test rapido.vm=7 quiet x=\"a b\"",
+	EXPECT_STREQ("console=ttyS0 panic=-1 reboot=t no_timer_check pty.legacy_count=0 nolapic_timer rapido.mode=test rapido.vm=7 quiet x=\"a b\"",
 		     v);
 	free(v);
 	/* extra arguments come last, verbatim, one per line */
