@@ -1164,7 +1164,19 @@ static int kmod_setup(struct cut *c, const char *name)
 	c->kmod_state = -1;
 	if (!c->moddir || !c->kver)
 		return error(c, "kmod '%s': needs --moddir and --kver", name);
-	c->kdir = xasprintf("%s/lib/modules/%s", c->moddir, c->kver);
+	if (c->moddir[0] == '/') {
+		c->kdir = xasprintf("%s/lib/modules/%s", c->moddir, c->kver);
+	} else {
+		/* absolute, as libkmod makes the paths it returns */
+		char *cwd = getcwd(NULL, 0);
+
+		if (!cwd)
+			return error(c, "kmod '%s': current directory: %s",
+				     name, strerror(errno));
+		c->kdir = xasprintf("%s/%s/lib/modules/%s", cwd, c->moddir,
+				    c->kver);
+		free(cwd);
+	}
 	if (stat(c->kdir, &st))
 		return error(c, "kmod '%s': '%s': %s (run make modules_install INSTALL_MOD_PATH=%s)",
 			     name, c->kdir, strerror(errno), c->moddir);

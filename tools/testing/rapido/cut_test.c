@@ -874,6 +874,13 @@ TEST_F(cut, kmod_closure)
 	EXPECT_EQ(0, access(tp(x, "lib/modules/" KVER "/modules.softdep"),
 			    R_OK));
 
+	/* a relative --moddir, from the directory that holds it */
+	ASSERT_EQ(0, run_in(&r, d, (char *[]){ (char *)self->bin, "-l",
+			    "-m", "mods", "-k", KVER, m, NULL }));
+	EXPECT_EQ(0, r.status) TH_LOG("%s", r.err);
+	EXPECT_NE(NULL, strstr(r.out, "/kernel/c/c.ko 0644 ")) TH_LOG("%s", r.out);
+	run_free(&r);
+
 	/* a module that is not there */
 	ASSERT_EQ(0, write_file(m, 0644, "kmod rapido-nosuch\n"));
 	ASSERT_EQ(0, cut_run(&r, self->bin, "-l", "-m", mods, "-k", KVER, m,
