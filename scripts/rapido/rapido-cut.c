@@ -7,7 +7,8 @@
  * dependencies of what it adds (ELF DT_NEEDED/PT_INTERP and #! interpreters
  * through libelf, kernel modules through libkmod) and writes a newc archive:
  * sorted, reproducible with SOURCE_DATE_EPOCH, hardlinks stored once, data
- * of large files 4096-aligned so copy_file_range(2) can share extents.
+ * of large files 4096-aligned so copy_file_range(2) can share extents where
+ * the filesystem reflinks (elsewhere data goes through a 1 MiB buffer).
  *
  * Image paths are resolved as they are added: a prefix that is a symlink
  * on the host becomes the same symlink in the image, so a usr-merged host
@@ -44,6 +45,7 @@
 #include <ftw.h>
 #include <stddef.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 
@@ -287,7 +289,7 @@ struct hobj {			/* memoised ELF identity of a host path */
 	uint16_t mach;
 };
 
-struct modseen {
+struct seen {			/* a name in a set */
 	struct hnode node;
 	char *name;
 };
@@ -316,6 +318,7 @@ struct cut {
 	struct htab img;
 	struct htab hobjs;
 	struct htab mods;
+	struct htab hosts;	/* host paths add_host() has closed */
 	struct define *defs;
 	size_t ndefs;
 	char **ldpath;		/* ld.so.conf dirs, then the defaults */
@@ -1084,8 +1087,8 @@ static int close_deps(struct cut *c, const char *path,
  * is added as a symlink and its target added too. Returns 0, -ENOENT (not
  * reported: the caller knows why it wanted the file) or a reported error.
  */
-static int add_host(struct cut *c, const char *path, const struct elfinfo *exe,
-		    int hops)
+static int add_host_walk(struct cut *c, const char *path,
+			 const struct elfinfo *exe, int hops)
 {
 	char tgt[PATH_MAX];
 	struct entry *e;
@@ -1123,6 +1126,28 @@ static int add_host(struct cut *c, const char *path, const struct elfinfo *exe,
 	if (err == -ENOENT)
 		err = error(c, "'%s': dangling symlink to '%s'", path, tgt);
 	free(next);
+	return err;
+}
+
+/*
+ * Add host file @path and what it needs (symlinks followed, each link
+ * kept). A path is walked once: every binary names the same interpreter
+ * and libc, and a repeat would only stat and readlink them again.
+ */
+static int add_host(struct cut *c, const char *path, const struct elfinfo *exe,
+		    int hops)
+{
+	struct seen *s;
+	int err;
+
+	if (htab_get(&c->hosts, path))
+		return 0;
+	err = add_host_walk(c, path, exe, hops);
+	if (!err) {
+		s = xcalloc(1, sizeof(*s));
+		s->name = xstrdup(path);
+		htab_put(&c->hosts, &s->node, s->name);
+	}
 	return err;
 }
 
@@ -1292,7 +1317,7 @@ static int mod_visit(struct cut *c, struct kmod_module *mod)
 	const char *name = km.kmod_module_get_name(mod);
 	const char *path = km.kmod_module_get_path(mod);
 	struct kmod_list *pre = NULL, *post = NULL, *deps;
-	struct modseen *s;
+	struct seen *s;
 	size_t klen = strlen(c->kdir);
 	char *ipath;
 	int err;
@@ -1944,13 +1969,20 @@ static struct entry **layout(struct cut *c, size_t *np)
  * already has these bytes, is compared with @cmp_fd: then -ESTALE means
  * "differs" and nothing is written.
  */
+/*
+ * Headers and file data go through one buffer, so a whole image is a few
+ * 1 MiB writes; only where copy_file_range(2) can share extents or copy
+ * server-side (@share_dev, see out_setup) does file data bypass it.
+ */
 struct out {
 	int fd;
 	int cmp_fd;
 	off_t off;		/* file offset after what is buffered */
+	bool share;		/* copy_file_range from files on share_dev */
+	dev_t share_dev;
 	size_t blen;
-	char buf[1 << 16];
-	char cbuf[1 << 16];	/* compare mode: the existing bytes */
+	char buf[1 << 20];
+	char cbuf[1 << 20];	/* compare mode: the existing bytes */
 };
 
 /* Compare @n bytes at @p with the existing output at offset @off. */
@@ -2048,14 +2080,75 @@ static bool cfr_unsupported(int e)
 }
 
 /*
- * Copy @len bytes of @fd to the output: copy_file_range (shares extents
- * on btrfs/xfs), read/write only where the kernel or fs can't do it.
+ * Filesystems on which copy_file_range(2) within the filesystem shares
+ * extents (reflink) or copies on the server. Elsewhere it is a splice
+ * loop, slower than read/write through the output buffer: 2.8 vs 1.9 ms
+ * for simple's 55 files on ext4.
  */
-static int out_copy(struct cut *c, struct out *o, int fd, off_t len)
-{
-	int err = out_flush(o);
+static const unsigned long share_fs_table[] = {
+	0x9123683e,	/* btrfs */
+	0x58465342,	/* xfs */
+	0xca451a4e,	/* bcachefs */
+	0x7461636f,	/* ocfs2 */
+	0x6969,		/* nfs */
+	0xfe534d42,	/* smb2 */
+	0xff534d42,	/* cifs */
+};
 
-	while (!err && len > 0 && o->cmp_fd < 0 && !c->cfr_broken) {
+/* Where does file data of this output go through copy_file_range? */
+static void out_setup(struct out *o)
+{
+	struct statfs sf;
+	struct stat st;
+
+	o->share = false;
+	if (fstatfs(o->fd, &sf) || fstat(o->fd, &st))
+		return;		/* then through the buffer: slower, not wrong */
+	for (size_t i = 0; i < ARRAY_SIZE(share_fs_table); i++)
+		if ((unsigned long)sf.f_type == share_fs_table[i])
+			o->share = true;
+	o->share_dev = st.st_dev;
+}
+
+/* Read @len bytes of @fd into the output buffer, flushing as it fills. */
+static int out_read(struct out *o, int fd, off_t len)
+{
+	int err = 0;
+
+	while (!err && len > 0) {
+		size_t room = sizeof(o->buf) - o->blen;
+		ssize_t n;
+
+		if (!room) {
+			err = out_flush(o);
+			continue;
+		}
+		n = read(fd, o->buf + o->blen, len < (off_t)room ?
+			 (size_t)len : room);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n ? -errno : -ENODATA;
+		o->blen += n;
+		o->off += n;
+		len -= n;
+	}
+	return err;
+}
+
+/*
+ * Copy @len bytes of @fd (on device @dev) to the output: copy_file_range
+ * where it shares extents (see out_setup), else through the buffer.
+ */
+static int out_copy(struct cut *c, struct out *o, int fd, dev_t dev,
+		    off_t len)
+{
+	int err;
+
+	if (!o->share || dev != o->share_dev || o->cmp_fd >= 0)
+		return out_read(o, fd, len);
+	err = out_flush(o);
+	while (!err && len > 0 && !c->cfr_broken) {
 		ssize_t n = copy_file_range(fd, NULL, o->fd, NULL, len, 0);
 
 		if (n > 0) {
@@ -2064,26 +2157,12 @@ static int out_copy(struct cut *c, struct out *o, int fd, off_t len)
 		} else if (!n) {
 			return -ENODATA;	/* the file shrank */
 		} else if (cfr_unsupported(errno)) {
-			c->cfr_broken = errno != EXDEV && errno != EINVAL;
-			break;
+			c->cfr_broken = true;
 		} else if (errno != EINTR) {
 			return -errno;
 		}
 	}
-	while (!err && len > 0) {
-		ssize_t n = read(fd, o->buf, len < (off_t)sizeof(o->buf) ?
-				 (size_t)len : sizeof(o->buf));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n ? -errno : -ENODATA;
-		o->blen = n;
-		o->off += n;
-		err = out_flush(o);
-		len -= n;
-	}
-	return err;
+	return err ?: out_read(o, fd, len);
 }
 
 /* namesize making data start at a multiple of @BLOCK; 0 if impossible. */
@@ -2178,7 +2257,7 @@ static int out_file(struct cut *c, struct out *o, const struct entry *e)
 	err = err ?: out_header(o, e->cino, S_IFREG | e->mode, e->nlink,
 				entry_mtime(c, e), size, 0, 0, name, ns);
 	if (!err && size)
-		err = out_copy(c, o, fd, size);
+		err = out_copy(c, o, fd, e->dev, size);
 	if (err == -ENODATA)
 		err = error(c, "'%s': changed size while being copied",
 			    e->src);
@@ -2237,7 +2316,7 @@ static int copy_base(struct cut *c, struct out *o, const char *base)
 			close(fd);
 		return err;
 	}
-	err = out_copy(c, o, fd, st.st_size);
+	err = out_copy(c, o, fd, st.st_dev, st.st_size);
 	close(fd);
 	if (err == -ENODATA)
 		return error(c, "'%s': changed size while being copied", base);
@@ -2335,6 +2414,7 @@ static int write_output(struct cut *c, const char *path, const char *base,
 	 * is cut off below.
 	 */
 	prealloc = !fallocate(o->fd, 0, 0, size_bound(base, v, n));
+	out_setup(o);
 	err = emit(c, o, base, v, n);
 	if (!err && prealloc && ftruncate(o->fd, o->off))
 		err = -errno;
@@ -2662,23 +2742,20 @@ static void show_usage(FILE *f)
 		"SOURCE_DATE_EPOCH (env): mtime of every entry (reproducible)\n");
 }
 
+static void seen_free(struct hnode *h)
+{
+	struct seen *s = container_of(h, struct seen, node);
+
+	free(s->name);
+	free(s);
+}
+
 static void cut_free(struct cut *c)
 {
 	htab_free(&c->img, entry_free);
 	htab_free(&c->hobjs, hobj_free);
-	for (size_t i = 0; i < c->mods.nb; i++) {
-		struct hnode *h = c->mods.b[i], *next;
-
-		for (; h; h = next) {
-			struct modseen *s = container_of(h, struct modseen,
-							 node);
-
-			next = h->next;
-			free(s->name);
-			free(s);
-		}
-	}
-	free(c->mods.b);
+	htab_free(&c->mods, seen_free);
+	htab_free(&c->hosts, seen_free);
 	for (size_t i = 0; i < c->nldpath; i++)
 		free(c->ldpath[i]);
 	free(c->ldpath);
