@@ -8,7 +8,7 @@
  * through libelf, kernel modules through libkmod) and writes a newc archive:
  * sorted, reproducible with SOURCE_DATE_EPOCH, hardlinks stored once, data
  * of large files 4096-aligned so copy_file_range(2) can share extents where
- * the filesystem reflinks (elsewhere data goes through a 1 MiB buffer).
+ * the filesystem reflinks (elsewhere data goes through a 256 KiB buffer).
  *
  * Image paths are resolved as they are added: a prefix that is a symlink
  * on the host becomes the same symlink in the image, so a usr-merged host
@@ -1971,7 +1971,7 @@ static struct entry **layout(struct cut *c, size_t *np)
  */
 /*
  * Headers and file data go through one buffer, so a whole image is a few
- * 1 MiB writes; only where copy_file_range(2) can share extents or copy
+ * 256 KiB writes; only where copy_file_range(2) can share extents or copy
  * server-side (@share_dev, see out_setup) does file data bypass it.
  */
 struct out {
@@ -1981,8 +1981,8 @@ struct out {
 	bool share;		/* copy_file_range from files on share_dev */
 	dev_t share_dev;
 	size_t blen;
-	char buf[1 << 20];
-	char cbuf[1 << 20];	/* compare mode: the existing bytes */
+	char buf[1 << 18];
+	char cbuf[1 << 18];	/* compare mode: the existing bytes */
 };
 
 /* Compare @n bytes at @p with the existing output at offset @off. */
