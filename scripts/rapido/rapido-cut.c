@@ -5,7 +5,8 @@
  * Reads one or more manifests (bin, file, dir, slink, nod, tree, kmod,
  * include lines), builds an in-memory image (path -> entry), closes the
  * dependencies of what it adds (ELF DT_NEEDED/PT_INTERP and #! interpreters
- * through libelf, kernel modules through libkmod) and writes a newc archive:
+ * read from the program headers as ld.so reads them, kernel modules
+ * through libkmod) and writes a newc archive:
  * sorted, reproducible with SOURCE_DATE_EPOCH, hardlinks stored once, data
  * of large files 4096-aligned so copy_file_range(2) can share extents where
  * the filesystem reflinks (elsewhere data goes through a 256 KiB buffer).
@@ -49,8 +50,7 @@
 #include <sys/utsname.h>
 #include <sys/wait.h>
 
-#include <gelf.h>
-#include <libelf.h>
+#include <elf.h>
 #include <libkmod.h>
 
 #define PROG		"rapido-cut"
@@ -751,95 +751,206 @@ static void hobj_free(struct hnode *n)
 	free(o);
 }
 
-static char *elf_str(Elf *elf, size_t strndx, GElf_Xword off)
-{
-	const char *s = elf_strptr(elf, strndx, off);
+/*
+ * The dynamic-linking view of an ELF object, read as ld.so reads it: the
+ * program headers (PT_INTERP, PT_DYNAMIC, and PT_LOAD to place the string
+ * table), the dynamic array and its strings; a few pread()s of what is
+ * needed, never a mapping of the whole file. Either class, either byte
+ * order.
+ */
+#define ELF_MAX_PHDRS	256
+#define ELF_MAX_DYN	(1 << 20)	/* bytes of dynamic array or strings */
 
-	return s ? xstrdup(s) : NULL;
+struct elfraw {
+	int fd;
+	bool is64, msb;
+	unsigned char *ph;	/* the program headers */
+	size_t phnum, phent;
+};
+
+static uint64_t elf_get(const struct elfraw *r, const unsigned char *p,
+			size_t n)
+{
+	uint64_t v = 0;
+
+	for (size_t i = 0; i < n; i++)
+		v |= (uint64_t)p[r->msb ? n - 1 - i : i] << (8 * i);
+	return v;
 }
 
-/* Read PT_INTERP, DT_NEEDED, DT_RPATH and DT_RUNPATH of @path. */
+/* Field of a header, by its offsets in the 32- and 64-bit layouts. */
+static uint64_t elf_field(const struct elfraw *r, const unsigned char *p,
+			  size_t off32, size_t off64, size_t len32,
+			  size_t len64)
+{
+	return r->is64 ? elf_get(r, p + off64, len64) :
+			 elf_get(r, p + off32, len32);
+}
+
+/* Read @len bytes at @off into a new buffer (NUL-terminated); NULL: EIO. */
+static unsigned char *elf_pread(const struct elfraw *r, uint64_t off,
+				uint64_t len)
+{
+	unsigned char *b;
+
+	if (len > ELF_MAX_DYN)
+		return NULL;
+	b = xcalloc(1, len + 1);
+	if (pread(r->fd, b, len, off) != (ssize_t)len) {
+		free(b);
+		return NULL;
+	}
+	return b;
+}
+
+/* File offset of virtual address @va, through the PT_LOAD segments. */
+static bool elf_va_off(const struct elfraw *r, uint64_t va, uint64_t *off)
+{
+	for (size_t i = 0; i < r->phnum; i++) {
+		const unsigned char *ph = r->ph + i * r->phent;
+		uint64_t vaddr = elf_field(r, ph, 8, 16, 4, 8);
+		uint64_t filesz = elf_field(r, ph, 16, 32, 4, 8);
+
+		if (elf_get(r, ph, 4) == PT_LOAD && va >= vaddr &&
+		    va - vaddr < filesz) {
+			*off = elf_field(r, ph, 4, 8, 4, 8) + (va - vaddr);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* DT_NEEDED, DT_RPATH and DT_RUNPATH of the dynamic array @dyn. */
+static const char *elf_dynamic(const struct elfraw *r, unsigned char *dyn,
+			       uint64_t len, struct elfinfo *ei)
+{
+	size_t ent = r->is64 ? 16 : 8, half = ent / 2;
+	uint64_t strtab = 0, strsz = 0, off;
+	bool have_strtab = false;
+	unsigned char *str;
+
+	for (uint64_t i = 0; i + ent <= len; i += ent) {
+		uint64_t tag = elf_get(r, dyn + i, half);
+		uint64_t val = elf_get(r, dyn + i + half, half);
+
+		if (tag == DT_NULL)
+			break;
+		if (tag == DT_STRTAB) {
+			strtab = val;
+			have_strtab = true;
+		} else if (tag == DT_STRSZ) {
+			strsz = val;
+		}
+	}
+	if (!have_strtab)
+		return NULL;	/* names nothing */
+	if (!elf_va_off(r, strtab, &off) || !strsz)
+		return "DT_STRTAB outside the file";
+	for (uint64_t i = 0; i + ent <= len; i += ent) {
+		uint64_t tag = elf_get(r, dyn + i, half);
+		uint64_t val = elf_get(r, dyn + i + half, half);
+		char *v;
+
+		if (tag == DT_NULL)
+			break;
+		if (tag != DT_NEEDED && tag != DT_RPATH && tag != DT_RUNPATH)
+			continue;
+		/* each string on its own: a C++ library's table is MBs */
+		if (val >= strsz)
+			return "dynamic string out of the table";
+		str = elf_pread(r, off + val, strsz - val < PATH_MAX ?
+				strsz - val : PATH_MAX);
+		if (!str || !memchr(str, '\0', strsz - val < PATH_MAX ?
+				    strsz - val : PATH_MAX)) {
+			free(str);
+			return "bad dynamic string";
+		}
+		v = (char *)str;
+		if (tag == DT_NEEDED) {
+			ei->needed = xrealloc(ei->needed, (ei->nneeded + 1) *
+					      sizeof(*ei->needed));
+			ei->needed[ei->nneeded++] = v;
+		} else if (tag == DT_RPATH) {
+			free(ei->rpath);
+			ei->rpath = v;
+		} else {
+			free(ei->runpath);
+			ei->runpath = v;
+		}
+	}
+	return NULL;
+}
+
+/* What the closure needs of ELF object @path; 0 or a reported error. */
 static int elf_read(struct cut *c, const char *path, struct elfinfo *ei)
 {
-	Elf_Scn *scn = NULL;
-	GElf_Ehdr eh;
-	size_t nph;
-	int fd, err = 0;
-	Elf *elf;
+	struct elfraw r = { .fd = -1 };
+	unsigned char eh[64] = { 0 };
+	const char *bad = NULL;
+	uint64_t phoff;
+	ssize_t n;
 
 	memset(ei, 0, sizeof(*ei));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	r.fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (r.fd < 0)
 		return error(c, "'%s': %s", path, strerror(errno));
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	if (!elf || elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh) ||
-	    elf_getphdrnum(elf, &nph)) {
-		err = error(c, "'%s': cannot read ELF: %s", path,
-			    elf_errmsg(-1));
+	n = pread(r.fd, eh, sizeof(eh), 0);
+	if (n < (eh[EI_CLASS] == ELFCLASS64 ? 64 : 52) ||
+	    memcmp(eh, ELFMAG, SELFMAG) ||
+	    (eh[EI_CLASS] != ELFCLASS32 && eh[EI_CLASS] != ELFCLASS64) ||
+	    (eh[EI_DATA] != ELFDATA2LSB && eh[EI_DATA] != ELFDATA2MSB)) {
+		bad = "not a 32- or 64-bit ELF object";
 		goto out;
 	}
-	ei->cls = eh.e_ident[EI_CLASS];
-	ei->data = eh.e_ident[EI_DATA];
-	ei->mach = eh.e_machine;
+	r.is64 = eh[EI_CLASS] == ELFCLASS64;
+	r.msb = eh[EI_DATA] == ELFDATA2MSB;
+	ei->cls = eh[EI_CLASS];
+	ei->data = eh[EI_DATA];
+	ei->mach = elf_get(&r, eh + 18, 2);
 	ei->origin = dir_of(path);
-	for (size_t i = 0; i < nph; i++) {
-		GElf_Phdr ph;
-		Elf_Data *d;
-
-		if (!gelf_getphdr(elf, i, &ph) || ph.p_type != PT_INTERP)
-			continue;
-		d = elf_getdata_rawchunk(elf, ph.p_offset, ph.p_filesz,
-					 ELF_T_BYTE);
-		if (!d || !d->d_size) {
-			err = error(c, "'%s': bad PT_INTERP: %s", path,
-				    elf_errmsg(-1));
-			goto out;
-		}
-		ei->interp = strndup(d->d_buf, d->d_size);
+	phoff = elf_field(&r, eh, 28, 32, 4, 8);
+	r.phent = elf_field(&r, eh, 42, 54, 2, 2);
+	r.phnum = elf_field(&r, eh, 44, 56, 2, 2);
+	if (r.phnum > ELF_MAX_PHDRS || r.phent < (r.is64 ? 56u : 32u)) {
+		bad = "unexpected program header table";
+		goto out;
 	}
-	while ((scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr sh;
-		Elf_Data *d;
+	r.ph = elf_pread(&r, phoff, (uint64_t)r.phnum * r.phent);
+	if (!r.ph) {
+		bad = "cannot read the program headers";
+		goto out;
+	}
+	for (size_t i = 0; i < r.phnum && !bad; i++) {
+		const unsigned char *ph = r.ph + i * r.phent;
+		uint64_t type = elf_get(&r, ph, 4);
+		uint64_t off = elf_field(&r, ph, 4, 8, 4, 8);
+		uint64_t filesz = elf_field(&r, ph, 16, 32, 4, 8);
+		unsigned char *b;
 
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNAMIC)
+		if (type != PT_INTERP && type != PT_DYNAMIC)
 			continue;
-		d = elf_getdata(scn, NULL);
-		for (size_t i = 0; d && sh.sh_entsize &&
-		     i < sh.sh_size / sh.sh_entsize; i++) {
-			GElf_Dyn dyn;
-			char *s;
-
-			if (!gelf_getdyn(d, i, &dyn) || dyn.d_tag == DT_NULL)
-				break;
-			if (dyn.d_tag != DT_NEEDED && dyn.d_tag != DT_RPATH &&
-			    dyn.d_tag != DT_RUNPATH)
-				continue;
-			s = elf_str(elf, sh.sh_link, dyn.d_un.d_val);
-			if (!s) {
-				err = error(c, "'%s': bad dynamic string: %s",
-					    path, elf_errmsg(-1));
-				goto out;
-			}
-			if (dyn.d_tag == DT_NEEDED) {
-				ei->needed = xrealloc(ei->needed,
-						      (ei->nneeded + 1) *
-						      sizeof(*ei->needed));
-				ei->needed[ei->nneeded++] = s;
-			} else if (dyn.d_tag == DT_RPATH) {
-				free(ei->rpath);
-				ei->rpath = s;
-			} else {
-				free(ei->runpath);
-				ei->runpath = s;
-			}
+		b = elf_pread(&r, off, filesz);
+		if (!b) {
+			bad = type == PT_INTERP ? "bad PT_INTERP" :
+						  "bad PT_DYNAMIC";
+		} else if (type == PT_INTERP) {
+			if (!filesz || !*b)
+				bad = "empty PT_INTERP";
+			free(ei->interp);
+			ei->interp = (char *)b;
+			continue;
+		} else {
+			bad = elf_dynamic(&r, b, filesz, ei);
 		}
+		free(b);
 	}
 out:
-	elf_end(elf);
-	close(fd);
-	if (err)
-		elfinfo_free(ei);
-	return err;
+	free(r.ph);
+	close(r.fd);
+	if (!bad)
+		return 0;
+	elfinfo_free(ei);
+	return error(c, "'%s': cannot read ELF: %s", path, bad);
 }
 
 static void ldconf_add(struct cut *c, const char *dir)
@@ -2874,7 +2985,6 @@ int main(int argc, char **argv)
 		c.have_epoch = true;
 		c.epoch = t;
 	}
-	elf_version(EV_CURRENT);
 	c.cwd = getcwd(NULL, 0);
 	if (!c.cwd) {
 		fprintf(stderr, PROG ": cannot get the current directory: %s\n",

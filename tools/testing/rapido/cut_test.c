@@ -704,6 +704,47 @@ TEST_F(cut, script_interpreter)
 	free(m);
 }
 
+/* ELF magic with a broken inside: one clear error each, nothing written */
+TEST_F(cut, bad_elf)
+{
+	static const struct {
+		const char *name;
+		size_t keep;	/* bytes of /bin/true kept */
+		const char *says;
+	} cases[] = {
+		{ "short", 20, "cannot read ELF: not a 32- or 64-bit ELF object" },
+		{ "headers-only", 64, "cannot read ELF: cannot read the program headers" },
+	};
+	const char *d = self->dir;
+	char *m = strf("%s/m", d), *out = strf("%s/o.cpio", d);
+	size_t len;
+	char *text = read_text_len("/bin/true", &len);
+
+	if (!self->bin)
+		SKIP(return, "RAPIDO_BIN is not set");
+	ASSERT_NE(NULL, text);
+	ASSERT_LT((size_t)64, len);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char *f = strf("%s/%s", d, cases[i].name);
+		char *line = strf("bin %s\n", f);
+		struct run r;
+
+		ASSERT_EQ(0, write_whole(f, text, cases[i].keep));
+		ASSERT_EQ(0, chmod(f, 0755));
+		ASSERT_EQ(0, write_file(m, 0644, line));
+		ASSERT_EQ(0, cut_run(&r, self->bin, "-o", out, m, NULL));
+		EXPECT_EQ(1, r.status);
+		EXPECT_NE(NULL, strstr(r.err, cases[i].says)) TH_LOG("%s", r.err);
+		EXPECT_NE(0, access(out, F_OK));
+		run_free(&r);
+		free(line);
+		free(f);
+	}
+	free(text);
+	free(m);
+	free(out);
+}
+
 TEST_F(cut, tree_closes_elf)
 {
 	const char *d = self->dir;
