@@ -818,8 +818,15 @@ FIXTURE(change) {
 	struct tree t;
 };
 
+/* an operation on one top-relative path of the scratch tree */
+struct step {
+	const char *on;
+	int (*op)(const char *path);
+};
+
 FIXTURE_VARIANT(change) {
-	int (*act)(const struct tree *t);
+	struct step steps[3];	/* done in order, up to an empty one */
+	int (*act)(const struct tree *t);	/* or this, if set */
 	const char *path;
 	const char *alt;
 };
@@ -864,45 +871,13 @@ static int do_mkdir(const char *p)
 	return mkdir(p, 0755);
 }
 
-static int write_deep(const struct tree *t)
-{
-	return in_tree(t, "src/a/b/c/deep.c", do_append);
-}
 
-static int touch_file(const struct tree *t)
-{
-	return in_tree(t, "src/a/x.c", do_touch);
-}
 
-static int chmod_file(const struct tree *t)
-{
-	return in_tree(t, "src/a/x.c", do_chmod);
-}
 
-static int chmod_root(const struct tree *t)
-{
-	return in_tree(t, "src", do_chmod);
-}
 
-static int create_file(const struct tree *t)
-{
-	return in_tree(t, "src/a/b/new.c", do_write);
-}
 
-static int make_dir(const struct tree *t)
-{
-	return in_tree(t, "src/a/b/newdir", do_mkdir);
-}
 
-static int remove_dir(const struct tree *t)
-{
-	return in_tree(t, "src/a/empty", rmdir);
-}
 
-static int remove_file(const struct tree *t)
-{
-	return in_tree(t, "src/a/x.c", unlink);
-}
 
 static int rename_across(const struct tree *t)
 {
@@ -914,41 +889,11 @@ static int rename_across(const struct tree *t)
 	return ret;
 }
 
-static int write_config(const struct tree *t)
-{
-	return in_tree(t, "src/.config", do_append);
-}
 
-static int write_git(const struct tree *t)
-{
-	return in_tree(t, "src/.git/HEAD", do_append) ?:
-	       in_tree(t, "src/.git/objects", do_mkdir) ?:
-	       in_tree(t, "src/.git", do_touch);
-}
 
-static int write_rapido(const struct tree *t)
-{
-	return in_tree(t, "src/.rapido/images", do_mkdir) ?:
-	       in_tree(t, "src/.rapido/images/x.cpio", do_write) ?:
-	       in_tree(t, "src/.rapido/stamp2", do_write);
-}
 
-static int write_rapido_config(const struct tree *t)
-{
-	return in_tree(t, "src/.rapido.config", do_append) ?:
-	       in_tree(t, "src/.rapido.config.old", do_write);
-}
 
-static int touch_cc(const struct tree *t)
-{
-	return in_tree(t, "bin/cc", do_touch);
-}
 
-static int touch_cc_sibling(const struct tree *t)
-{
-	return in_tree(t, "bin/ld", do_touch) ?:
-	       in_tree(t, "bin/as", do_write);
-}
 
 static int retarget_gcc(const struct tree *t)
 {
@@ -972,35 +917,43 @@ static int replace_cc(const struct tree *t)
 }
 
 FIXTURE_VARIANT_ADD(change, write_deep) {
-	.act = write_deep, .path = "src/a/b/c/deep.c",
+	.steps = { { "src/a/b/c/deep.c", do_append } },
+	.path = "src/a/b/c/deep.c",
 };
 
 FIXTURE_VARIANT_ADD(change, touch) {
-	.act = touch_file, .path = "src/a/x.c",
+	.steps = { { "src/a/x.c", do_touch } },
+	.path = "src/a/x.c",
 };
 
 FIXTURE_VARIANT_ADD(change, chmod) {
-	.act = chmod_file, .path = "src/a/x.c",
+	.steps = { { "src/a/x.c", do_chmod } },
+	.path = "src/a/x.c",
 };
 
 FIXTURE_VARIANT_ADD(change, chmod_root) {
-	.act = chmod_root, .path = "src",
+	.steps = { { "src", do_chmod } },
+	.path = "src",
 };
 
 FIXTURE_VARIANT_ADD(change, create) {
-	.act = create_file, .path = "src/a/b/new.c",
+	.steps = { { "src/a/b/new.c", do_write } },
+	.path = "src/a/b/new.c",
 };
 
 FIXTURE_VARIANT_ADD(change, mkdir) {
-	.act = make_dir, .path = "src/a/b/newdir",
+	.steps = { { "src/a/b/newdir", do_mkdir } },
+	.path = "src/a/b/newdir",
 };
 
 FIXTURE_VARIANT_ADD(change, rmdir) {
-	.act = remove_dir, .path = "src/a/empty",
+	.steps = { { "src/a/empty", rmdir } },
+	.path = "src/a/empty",
 };
 
 FIXTURE_VARIANT_ADD(change, unlink) {
-	.act = remove_file, .path = "src/a/x.c",
+	.steps = { { "src/a/x.c", unlink } },
+	.path = "src/a/x.c",
 };
 
 FIXTURE_VARIANT_ADD(change, rename_across_dirs) {
@@ -1008,23 +961,29 @@ FIXTURE_VARIANT_ADD(change, rename_across_dirs) {
 };
 
 FIXTURE_VARIANT_ADD(change, config) {
-	.act = write_config, .path = "src/.config",
+	.steps = { { "src/.config", do_append } },
+	.path = "src/.config",
 };
 
 FIXTURE_VARIANT_ADD(change, pruned_git) {
-	.act = write_git,
+	.steps = { { "src/.git/HEAD", do_append },
+		    { "src/.git/objects", do_mkdir }, { "src/.git", do_touch } },
 };
 
 FIXTURE_VARIANT_ADD(change, pruned_rapido) {
-	.act = write_rapido,
+	.steps = { { "src/.rapido/images", do_mkdir },
+		    { "src/.rapido/images/x.cpio", do_write },
+		    { "src/.rapido/stamp2", do_write } },
 };
 
 FIXTURE_VARIANT_ADD(change, pruned_rapido_config) {
-	.act = write_rapido_config,
+	.steps = { { "src/.rapido.config", do_append },
+		    { "src/.rapido.config.old", do_write } },
 };
 
 FIXTURE_VARIANT_ADD(change, compiler_touched) {
-	.act = touch_cc, .path = "bin/cc", .alt = "bin/gcc",
+	.steps = { { "bin/cc", do_touch } },
+	.path = "bin/cc", .alt = "bin/gcc",
 };
 
 FIXTURE_VARIANT_ADD(change, compiler_replaced) {
@@ -1036,7 +995,7 @@ FIXTURE_VARIANT_ADD(change, compiler_symlink_retargeted) {
 };
 
 FIXTURE_VARIANT_ADD(change, compiler_sibling) {
-	.act = touch_cc_sibling,
+	.steps = { { "bin/ld", do_touch }, { "bin/as", do_write } },
 };
 
 FIXTURE_SETUP(change)
@@ -1072,7 +1031,15 @@ TEST_F(change, answered)
 	ASSERT_EQ(0, kill(t->pid, SIGSTOP));
 	ASSERT_EQ(t->pid, waitpid(t->pid, &st, WUNTRACED));
 	ASSERT_TRUE(WIFSTOPPED(st));
-	ASSERT_EQ(0, variant->act(t));
+	if (variant->act)
+		ASSERT_EQ(0, variant->act(t));
+	for (size_t i = 0; i < ARRAY_SIZE(variant->steps); i++) {
+		const struct step *st = &variant->steps[i];
+
+		if (!st->on)
+			break;
+		ASSERT_EQ(0, in_tree(t, st->on, st->op)) TH_LOG("%s", st->on);
+	}
 	fd = sock_connect(t);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, kill(t->pid, SIGCONT));
