@@ -848,7 +848,7 @@ static const char *elf_dynamic(const struct elfraw *r, unsigned char *dyn,
 		return "DT_STRTAB outside the file";
 	for (uint64_t i = 0; i + ent <= len; i += ent) {
 		uint64_t tag = elf_get(r, dyn + i, half);
-		uint64_t val = elf_get(r, dyn + i + half, half);
+		uint64_t val = elf_get(r, dyn + i + half, half), n;
 		char *v;
 
 		if (tag == DT_NULL)
@@ -858,10 +858,9 @@ static const char *elf_dynamic(const struct elfraw *r, unsigned char *dyn,
 		/* each string on its own: a C++ library's table is MBs */
 		if (val >= strsz)
 			return "dynamic string out of the table";
-		str = elf_pread(r, off + val, strsz - val < PATH_MAX ?
-				strsz - val : PATH_MAX);
-		if (!str || !memchr(str, '\0', strsz - val < PATH_MAX ?
-				    strsz - val : PATH_MAX)) {
+		n = strsz - val < PATH_MAX ? strsz - val : PATH_MAX;
+		str = elf_pread(r, off + val, n);
+		if (!str || !memchr(str, '\0', n)) {
 			free(str);
 			return "bad dynamic string";
 		}
