@@ -759,7 +759,7 @@ static void hobj_free(struct hnode *n)
  * order.
  */
 #define ELF_MAX_PHDRS	256
-#define ELF_MAX_DYN	(1 << 20)	/* bytes of dynamic array or strings */
+#define ELF_MAX_DYN	(1 << 20)	/* bytes read at once: headers, dynamic array */
 
 struct elfraw {
 	int fd;
