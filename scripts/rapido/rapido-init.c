@@ -2,11 +2,12 @@
 /*
  * rapido-init - PID 1 of a rapido guest (the initramfs's /init, static)
  *
- * Mounts the pseudo filesystems, names the host rapido<N>, inserts the
- * modules listed in /rapido/modules, runs the stages /rapido/autorun,
- * /rapido/x and /rapido/f (each only if present, stopping at the first that
- * fails) and reports each stage's code on the virtio-serial port named
- * "rapido.status":
+ * Says "rapido-init: started" on the console (so the host knows the guest
+ * got to user space), mounts the pseudo filesystems, names the host
+ * rapido<N>, inserts the modules listed in /rapido/modules, runs the stages
+ * /rapido/autorun, /rapido/x and /rapido/f (each only if present, stopping
+ * at the first that fails) and reports each stage's code on the
+ * virtio-serial port named "rapido.status":
  *
  *	<stage> <code>\n	one per stage run: init, modules, autorun, x, f
  *	result <code>\n		first non-zero stage code, or 0
@@ -65,6 +66,11 @@
 #define STAGE_CWD	"/root"
 #define SHELL		"/bin/sh"
 #define STAGE_PATH	"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+/*
+ * The first line init prints on the console: rapido-vm tells by it that
+ * the guest got to user space (the same string is in rapido-vm.c).
+ */
+#define INIT_STARTED	"rapido-init: started"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -770,6 +776,7 @@ int main(int argc, char **argv)
 	}
 	init_failed = mount_all();
 	console_fds();
+	dprintf(2, INIT_STARTED "\n");
 	init_failed += parse_cmdline();
 
 	snprintf(host, sizeof(host), "rapido%lu", g.vm);

@@ -64,6 +64,14 @@
 #define CONTROL_MAX	4096	/* one control request or reply line */
 #define QMP_MS		30000	/* one QMP exchange, at most */
 #define FILES_MAX	16	/* --file */
+#define LINE_KEEP	1024	/* bytes of a console line judged */
+#define LOG_LIMIT	(16ULL << 20)	/* console.log, default */
+
+/*
+ * rapido-init's first console line: a guest that never printed it never
+ * got to user space (the same string is in rapido-init.c).
+ */
+#define INIT_STARTED	"rapido-init: started"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -133,38 +141,6 @@ static const struct accel accel_table[] = {
 	{ .name = "tcg", .cmdline = " nolapic_timer" },
 };
 
-/*
- * Kernel failure reports, matched at the start of a console line after an
- * optional printk timestamp (and caller id). @also must appear later in
- * the same line.
- */
-struct marker {
-	const char *prefix;
-	const char *also;
-};
-
-static const struct marker marker_table[] = {
-	{ .prefix = "Kernel panic - not syncing" },
-	{ .prefix = "BUG:" },
-	{ .prefix = "kernel BUG at" },
-	{ .prefix = "Oops:" },
-	{ .prefix = "WARNING:" },
-	{ .prefix = "general protection fault" },
-	{ .prefix = "invalid opcode:" },
-	{ .prefix = "divide error:" },
-	{ .prefix = "KASAN:" },
-	{ .prefix = "UBSAN:" },
-	{ .prefix = "Unable to handle kernel" },
-	{ .prefix = "watchdog: BUG:" },
-	{ .prefix = "watchdog: Watchdog detected hard LOCKUP" },
-	{ .prefix = "INFO: task ", .also = "blocked for more than" },
-	{ .prefix = "rcu: INFO:" },
-	{ .prefix = "INFO: rcu_" },
-};
-
-static const char cut_here[] = "------------[ cut here ]------------";
-static const char end_trace[] = "---[ end ";
-
 struct opts {
 	const char *kernel;
 	const char *initrd;
@@ -180,6 +156,7 @@ struct opts {
 	unsigned long cpus;
 	unsigned long timeout;	/* seconds; 0: none */
 	unsigned long vm;	/* 0: first free */
+	unsigned long long log_limit;	/* console.log bytes, 0: none */
 	bool print_argv;
 	bool quiet;
 	bool control;		/* the rapido.control port */
@@ -192,6 +169,8 @@ struct opts {
 struct vm {
 	unsigned int num;
 	int lock_fd;
+	int top_fd;		/* DIR */
+	int dfd;		/* DIR/vm<N>, -1 until made afresh */
 	char *dir;		/* DIR/vm<N> */
 	char *console;
 	char *status;
@@ -212,6 +191,8 @@ enum run_end {
 	RUN_TIMEOUT,		/* we killed it at the deadline */
 	RUN_SILENT,		/* KVM probe: no console byte in time */
 	RUN_SIGNAL,		/* we were told to stop; signo valid */
+	RUN_POWEROFF,		/* the guest powered off: we ended QEMU */
+	RUN_LOGFAIL,		/* the console log cannot be written */
 };
 
 struct run {
@@ -225,18 +206,32 @@ struct run {
 struct outcome {
 	const struct run *run;
 	unsigned long timeout;
+	const char *accel;
 	double secs;
 };
 
-struct line {
-	const char *s;		/* NUL-terminated, no CR/LF */
-	const char *text;	/* after the printk timestamp */
+/* A kernel failure report: its lines, from a "cut here" line if any. */
+struct report {
+	char **lines;
+	size_t n;
+	size_t marker;		/* index of the marker line */
+	size_t start;		/* console line number of lines[0] */
+	bool confirmed;		/* a loose marker needs a stack dump */
 };
 
-struct console {
-	char *buf;
-	struct line *lines;
-	size_t n;
+/* What the judge keeps of the console stream. */
+struct judge {
+	char line[LINE_KEEP + 1];	/* the line being read */
+	size_t len;
+	unsigned long long bytes;
+	size_t lines;
+	char **tail;		/* the last TAIL_LINES lines, a ring */
+	struct report cur;	/* being collected */
+	struct report shown[EVENTS_SHOWN];
+	size_t events;
+	char first[REASON_MAX + 1];	/* the first report's marker line */
+	bool init_seen;		/* rapido-init said it started */
+	const char *poweroff;	/* the kernel's power-off line, if seen */
 };
 
 struct stage {
@@ -350,30 +345,44 @@ static void bad_choice(const char *opt, const char *val, const char *choices)
 	free(what);
 }
 
+/* SIZE: bytes with an optional K, M, G or T; 0 or -EINVAL. */
+static int parse_size(const char *s, unsigned long long *size)
+{
+	static const char units[] = "KMGT";
+	unsigned long long v;
+	const char *u;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	u = *end ? strchr(units, *end) : NULL;
+	if (!isdigit((unsigned char)*s) || errno || (*end && (!u || end[1])))
+		return -EINVAL;
+	if (u) {
+		if (v >> (64 - 10 * (u - units + 1)))
+			return -EINVAL;
+		v <<= 10 * (u - units + 1);
+	}
+	*size = v;
+	return 0;
+}
+
 /* --file NAME:SIZE; NAME is a plain file name, SIZE bytes[K|M|G|T]. */
 static int parse_file_opt(const char *s, unsigned long long *size)
 {
-	static const char units[] = "KMGT";
-	const char *colon = strrchr(s, ':'), *u;
+	const char *colon = strrchr(s, ':');
 	unsigned long long v;
-	char *end;
 
 	if (!colon || colon == s || memchr(s, '/', colon - s) || *s == '.') {
 		error(s, "--file wants NAME:SIZE with NAME a plain file name (e.g. disk.img:1G)",
 		      0);
 		return -EINVAL;
 	}
-	errno = 0;
-	v = strtoull(colon + 1, &end, 10);
-	u = *end ? strchr(units, *end) : NULL;
-	if (!isdigit((unsigned char)colon[1]) || errno || !v ||
-	    (*end && (!u || end[1]))) {
+	if (parse_size(colon + 1, &v) || !v) {
 		error(s, "--file SIZE is not a positive number with an optional K, M, G or T",
 		      0);
 		return -EINVAL;
 	}
-	if (u)
-		v <<= 10 * (u - units + 1);
 	if (size)
 		*size = v;
 	return 0;
@@ -383,7 +392,7 @@ enum {
 	OPT_KERNEL = 256, OPT_INITRD, OPT_DIR, OPT_MODE, OPT_MEM, OPT_CPUS,
 	OPT_TIMEOUT, OPT_ACCEL, OPT_MACHINE, OPT_QEMU, OPT_APPEND, OPT_VM,
 	OPT_PRINT_ARGV, OPT_CHECK, OPT_QUIET, OPT_RESULTS, OPT_HELP,
-	OPT_CONTROL, OPT_FILE,
+	OPT_CONTROL, OPT_FILE, OPT_LOG_LIMIT,
 };
 
 static const struct option long_opts[] = {
@@ -406,6 +415,7 @@ static const struct option long_opts[] = {
 	{ .name = "help", .val = OPT_HELP },
 	{ .name = "control", .val = OPT_CONTROL },
 	{ .name = "file", .has_arg = 1, .val = OPT_FILE },
+	{ .name = "log-limit", .has_arg = 1, .val = OPT_LOG_LIMIT },
 	{ 0 }
 };
 
@@ -429,6 +439,8 @@ static void show_help(FILE *f)
 		"  --quiet                    test mode: don't echo the console\n"
 		"  --control                  serve the guest's QMP requests (rapido.control)\n"
 		"  --file NAME:SIZE           sparse file DIR/vm<N>/NAME (SIZE[K|M|G|T]) for ${VMDIR}\n"
+		"  --log-limit SIZE           console.log keeps the first and last SIZE/2\n"
+		"                             (SIZE[K|M|G], 0: all; default 16M)\n"
 		"exit: 0 pass, 1 fail, 128 cannot run\n", PROG, PROG);
 }
 
@@ -446,6 +458,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		.mem = 512,
 		.cpus = 1,
 		.timeout = 300,
+		.log_limit = LOG_LIMIT,
 	};
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+:", long_opts, NULL)) != -1) {
@@ -518,6 +531,12 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 			else if (!parse_file_opt(optarg, NULL))
 				o->files[o->nfiles++] = optarg;
 			break;
+		case OPT_LOG_LIMIT:
+			if (parse_size(optarg, &o->log_limit) ||
+			    (o->log_limit && o->log_limit < 4096))
+				bad_choice("--log-limit", optarg,
+					   "0 or a size of at least 4K (e.g. 16M)");
+			break;
 		case OPT_HELP:
 			show_help(stdout);
 			return 1;
@@ -587,10 +606,10 @@ static int mkdir_p(const char *dir)
 	return ret;
 }
 
-/* Read a whole file; *len excludes the NUL appended. */
+/* Read a whole file (not through a symlink); *len excludes the NUL. */
 static int read_file(const char *path, char **buf, size_t *len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	size_t cap = 65536, n = 0;
 	char *b;
 
@@ -629,14 +648,22 @@ static int read_file(const char *path, char **buf, size_t *len)
 	return 0;
 }
 
-/* Write @text to @path through @path.tmp and rename(). */
+/*
+ * Write @text to @path through @path.tmp and rename(), which replaces a
+ * symlink at @path rather than following it; a symlink at @path.tmp is
+ * refused.
+ */
 static int write_atomic(const char *path, const char *text)
 {
 	char *tmp = xasprintf("%s.tmp", path);
-	FILE *f = fopen(tmp, "we");
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+		      O_CLOEXEC, 0644);
+	FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
 	int ret = 0;
 
 	if (!f) {
+		if (fd >= 0)
+			close(fd);
 		ret = -errno;
 		error(tmp, "cannot create", errno);
 		goto out;
@@ -663,15 +690,25 @@ static int vm_lock(const struct opts *o, struct vm *vm)
 	unsigned int first = o->vm ? o->vm : 1;
 	unsigned int last = o->vm ? o->vm : VM_MAX;
 
+	vm->top_fd = open(o->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (vm->top_fd < 0) {
+		error(o->dir, "cannot open directory", errno);
+		return -errno;
+	}
 	for (unsigned int n = first; n <= last; n++) {
 		char *path = xasprintf("%s/vm%u.lock", o->dir, n);
-		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		char *name = strrchr(path, '/') + 1;
+		int fd = openat(vm->top_fd, name, O_RDWR | O_CREAT | O_NOFOLLOW |
+				O_CLOEXEC, 0644);
 		int err;
 
 		if (fd < 0) {
-			error(path, "cannot open lock file", errno);
+			err = errno;
+			error(path, err == ELOOP ?
+			      "cannot open lock file: a symbolic link, not rapido's file (remove it)" :
+			      "cannot open lock file", err == ELOOP ? 0 : err);
 			free(path);
-			return -errno;
+			return -err;
 		}
 		if (!flock(fd, LOCK_EX | LOCK_NB)) {
 			free(path);
@@ -706,37 +743,103 @@ static int vm_lock(const struct opts *o, struct vm *vm)
 	return -EBUSY;
 }
 
-/* DIR/vm<N>/ empty: nothing of an earlier run may be judged again. */
-static int vm_dir_fresh(const struct vm *vm)
+static const char *file_kind(mode_t mode)
+{
+	return S_ISDIR(mode) ? "a directory" :
+	       S_ISLNK(mode) ? "a symbolic link" :
+	       S_ISFIFO(mode) ? "a FIFO" : "a device file";
+}
+
+/*
+ * Check (@clean false) or remove (@clean true) an old run's files in the
+ * directory @dfd: only regular files and sockets, which is what rapido and
+ * QEMU make there; anything else is refused, and nothing is removed.
+ */
+static int vm_dir_scan(const struct vm *vm, int dfd, bool clean)
 {
 	struct dirent *de;
-	DIR *d;
-	int ret = 0;
+	int ret = 0, fd = dup(dfd);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
 
-	if (!mkdir(vm->dir, 0755))
-		return 0;
-	if (errno != EEXIST) {
-		error(vm->dir, "cannot create directory", errno);
-		return -errno;
-	}
-	d = opendir(vm->dir);
 	if (!d) {
-		error(vm->dir, "cannot open directory", errno);
+		if (fd >= 0)
+			close(fd);
+		error(vm->dir, "cannot read directory", errno);
 		return -errno;
 	}
+	/* the dup shares the offset of the scan before */
+	rewinddir(d);
 	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (unlinkat(dirfd(d), de->d_name, 0)) {
-			char *p = xasprintf("%s/%s", vm->dir, de->d_name);
+		char *p = xasprintf("%s/%s", vm->dir, de->d_name);
+		struct stat st;
 
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) {
+			free(p);
+			continue;
+		}
+		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW)) {
+			ret = -errno;
+			error(p, "cannot stat the old run's file", errno);
+		} else if (!S_ISREG(st.st_mode) && !S_ISSOCK(st.st_mode)) {
+			char *what = xasprintf("%s, not a file of rapido's: refusing to clean %s (move it away)",
+					       file_kind(st.st_mode), vm->dir);
+
+			ret = -EEXIST;
+			error(p, what, 0);
+			free(what);
+		} else if (clean && unlinkat(dfd, de->d_name, 0)) {
 			ret = -errno;
 			error(p, "cannot remove the old run's file", errno);
-			free(p);
 		}
+		free(p);
 	}
 	closedir(d);
 	return ret;
+}
+
+/*
+ * DIR/vm<N>/ empty: nothing of an earlier run may be judged again. It is
+ * opened without following a symlink, and emptied through its descriptor.
+ */
+static int vm_dir_fresh(struct vm *vm)
+{
+	const char *name = strrchr(vm->dir, '/') + 1;
+	int fd, err;
+
+	if (vm->dfd >= 0)
+		close(vm->dfd);
+	vm->dfd = -1;
+	if (mkdirat(vm->top_fd, name, 0755) && errno != EEXIST) {
+		error(vm->dir, "cannot create directory", errno);
+		return -errno;
+	}
+	fd = openat(vm->top_fd, name,
+		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		struct stat st;
+
+		err = errno;
+		if ((err == ELOOP || err == ENOTDIR) &&
+		    !fstatat(vm->top_fd, name, &st, AT_SYMLINK_NOFOLLOW)) {
+			char *what = xasprintf("%s, not the directory rapido made: refusing to use it (remove it)",
+					       file_kind(st.st_mode));
+
+			error(vm->dir, what, 0);
+			free(what);
+		} else {
+			error(vm->dir, "cannot open directory", err);
+		}
+		return -err;
+	}
+	err = vm_dir_scan(vm, fd, false);
+	if (!err)
+		err = vm_dir_scan(vm, fd, true);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	vm->dfd = fd;
+	return 0;
 }
 
 /* --file: fresh sparse files in DIR/vm<N>, for the profile's drives. */
@@ -751,7 +854,8 @@ static int vm_files(const struct opts *o, const struct vm *vm)
 		parse_file_opt(spec, &size);
 		path = xasprintf("%s/%.*s", vm->dir,
 				 (int)(strrchr(spec, ':') - spec), spec);
-		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		fd = openat(vm->dfd, strrchr(path, '/') + 1, O_WRONLY | O_CREAT |
+			    O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd < 0 || ftruncate(fd, size)) {
 			ret = -errno;
 			error(path, "cannot create the --file", errno);
@@ -965,7 +1069,6 @@ static int expand_arg(const char *arg, const struct vm *vm,
 static void build_args(struct args *a, const struct opts *o,
 		       const struct vm *vm, const char *accel)
 {
-	char *con = qemu_escape(vm->console);
 	char *status = qemu_escape(vm->status);
 	char *qmp = qemu_escape(vm->qmp);
 	const struct accel *ac = LOOKUP(accel_table, accel);
@@ -992,7 +1095,7 @@ static void build_args(struct args *a, const struct opts *o,
 		  ac && ac->cmdline ? ac->cmdline : "", o->mode->name, vm->num,
 		  *o->append ? " " : "", o->append);
 	args_addf(a, "-chardev");
-	args_addf(a, "%s,id=con,logfile=%s", o->mode->chardev, con);
+	args_addf(a, "%s,id=con", o->mode->chardev);
 	args_addf(a, "-serial");
 	args_addf(a, "chardev:con");
 	if (o->mode->monitor) {
@@ -1024,7 +1127,6 @@ static void build_args(struct args *a, const struct opts *o,
 			exit(EXIT_RAPIDO);
 		args_add(a, e);
 	}
-	free(con);
 	free(status);
 	free(qmp);
 }
@@ -1043,18 +1145,26 @@ static void describe_wstatus(int st, char *buf, size_t len)
 }
 
 /*
- * Fork and exec QEMU. An exec failure comes back through a close-on-exec
+ * Fork and exec QEMU, its stdout (the serial console) a pipe whose read end
+ * comes back in *@confd. An exec failure comes back through a close-on-exec
  * pipe, so a missing QEMU is an error here, not a guest failure later.
  */
 static int qemu_start(const struct opts *o, const struct vm *vm,
 		      char **argv, const sigset_t *oldmask, pid_t *pid,
-		      int *pidfd)
+		      int *pidfd, int *confd)
 {
-	int pfd[2], err = 0;
+	int pfd[2], cfd[2], err = 0;
+	pid_t parent = getpid();
 	ssize_t r;
 
 	if (pipe2(pfd, O_CLOEXEC)) {
 		error("pipe", "cannot create", errno);
+		return -errno;
+	}
+	if (pipe2(cfd, O_CLOEXEC)) {
+		error("pipe", "cannot create", errno);
+		close(pfd[0]);
+		close(pfd[1]);
 		return -errno;
 	}
 	fflush(NULL);
@@ -1065,21 +1175,24 @@ static int qemu_start(const struct opts *o, const struct vm *vm,
 	}
 	if (!*pid) {
 		int in = open("/dev/null", O_RDONLY);
-		int out = o->quiet && o->mode->batch ?
-			open("/dev/null", O_WRONLY) : 1;
-		int errf = open(vm->qemu_err,
-				O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int errf = openat(vm->dfd, "qemu.err", O_WRONLY | O_CREAT |
+				  O_EXCL | O_NOFOLLOW, 0644);
 
 		close(pfd[0]);
-		/* QEMU must not outlive us, even if we are SIGKILLed. */
+		close(cfd[0]);
+		/*
+		 * QEMU must not outlive us, even if we are SIGKILLed; if we
+		 * died before the prctl, the parent is already another.
+		 */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
 		if (o->mode->batch) {
 			setpgid(0, 0);
 			if (in < 0 || dup2(in, 0) < 0)
 				goto fail;
 		}
-		if (out < 0 || errf < 0 || dup2(out, 1) < 0 ||
-		    dup2(errf, 2) < 0)
+		if (errf < 0 || dup2(cfd[1], 1) < 0 || dup2(errf, 2) < 0)
 			goto fail;
 		sigprocmask(SIG_SETMASK, oldmask, NULL);
 		execvp(argv[0], argv);
@@ -1090,20 +1203,25 @@ fail:
 		_exit(127);
 	}
 	close(pfd[1]);
+	close(cfd[1]);
 	do {
 		r = read(pfd[0], &err, sizeof(err));
 	} while (r < 0 && errno == EINTR);
 	close(pfd[0]);
 	if (r == sizeof(err)) {
+		close(cfd[0]);
 		waitpid(*pid, NULL, 0);
 		error(argv[0], "cannot execute QEMU (set --qemu)", err);
 		return -err;
 	}
+	fcntl(cfd[0], F_SETFL, O_NONBLOCK);
+	*confd = cfd[0];
 	*pidfd = syscall(SYS_pidfd_open, *pid, 0);
 	if (*pidfd < 0) {
 		err = errno;
 		kill(*pid, SIGKILL);
 		waitpid(*pid, NULL, 0);
+		close(cfd[0]);
 		error("pidfd_open", "cannot watch QEMU", err);
 		return -err;
 	}
@@ -1357,7 +1475,7 @@ static void control_request(struct control *ctl, const char *req)
 	const struct action *act;
 	char *reply = NULL, *cmd, *out;
 	FILE *log;
-	int ret;
+	int fd, ret;
 
 	cmd = control_command(req, &act, &reply);
 	if (cmd)
@@ -1380,7 +1498,11 @@ static void control_request(struct control *ctl, const char *req)
 				  text);
 		free(text);
 	}
-	log = fopen(ctl->vm->control_log, "ae");
+	fd = openat(ctl->vm->dfd, "control.log", O_WRONLY | O_APPEND |
+		    O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+	log = fd < 0 ? NULL : fdopen(fd, "a");
+	if (fd >= 0 && !log)
+		close(fd);
 	if (log) {
 		fprintf(log, "> %s\n< %s\n", req, reply);
 		fclose(log);
@@ -1481,93 +1603,7 @@ static void control_events(struct control *ctl, const struct pollfd *p)
 	}
 }
 
-static bool console_started(const struct vm *vm)
-{
-	struct stat st;
-
-	return !stat(vm->console, &st) && st.st_size > 0;
-}
-
-/*
- * Wait for QEMU to exit, for the @timeout (seconds, 0: none), or for a
- * signal on @sigfd. With @probe, QEMU must also put a byte on the console
- * within PROBE_MS.
- */
-static void qemu_wait(const struct vm *vm, pid_t pid, int pidfd, int sigfd,
-		      unsigned long timeout, bool probe, struct run *r,
-		      struct control *ctl)
-{
-	double t0 = now(), deadline = timeout ? t0 + timeout : 0;
-
-	*r = (struct run) { .end = RUN_EXITED };
-	for (;;) {
-		struct pollfd p[4] = {
-			{ .fd = pidfd, .events = POLLIN },
-			{ .fd = sigfd, .events = POLLIN },
-			{ .fd = ctl->listen_fd, .events = POLLIN },
-			{ .fd = ctl->conn_fd, .events = POLLIN },
-		};
-		double t = now();
-		int ms = -1, n;
-
-		if (deadline && deadline > t)
-			ms = (int)((deadline - t) * 1000) + 1;
-		else if (deadline)
-			ms = 0;
-		if (probe && (ms < 0 || ms > 20))
-			ms = 20;
-		n = poll(p, 4, ms);
-		if (n > 0 && !p[0].revents && !p[1].revents)
-			control_events(ctl, &p[2]);
-		if (n < 0 && errno != EINTR) {
-			error("poll", "cannot wait for QEMU", errno);
-			r->end = RUN_SIGNAL;
-			r->signo = SIGTERM;
-		} else if (p[1].revents) {
-			struct signalfd_siginfo si;
-
-			r->end = RUN_SIGNAL;
-			r->signo = SIGTERM;
-			if (read(sigfd, &si, sizeof(si)) == sizeof(si))
-				r->signo = si.ssi_signo;
-		} else if (p[0].revents) {
-			while (waitpid(pid, &r->wstatus, 0) < 0 &&
-			       errno == EINTR)
-				;
-			break;
-		} else if (probe && console_started(vm)) {
-			probe = false;
-			r->console_seen = true;
-		} else if (probe && now() - t0 >= PROBE_MS / 1000.0) {
-			r->end = RUN_SILENT;
-		} else if (deadline && now() >= deadline) {
-			r->end = RUN_TIMEOUT;
-		}
-		if (r->end != RUN_EXITED) {
-			qemu_kill(pid, pidfd, &r->wstatus);
-			break;
-		}
-	}
-	if (!r->console_seen)
-		r->console_seen = console_started(vm);
-	close(pidfd);
-}
-
-/* Print QEMU's own stderr (kept in DIR/vm<N>/qemu.err). */
-static void show_qemu_err(const struct vm *vm)
-{
-	char *buf;
-	size_t len;
-
-	if (read_file(vm->qemu_err, &buf, &len))
-		return;
-	fputs(buf, stderr);
-	if (len && buf[len - 1] != '\n')
-		fputc('\n', stderr);
-	free(buf);
-}
-
-/* ---- judging ---- */
+/* ---- judging the console, as it streams ---- */
 
 /* Skip "[    1.234567] " and a caller id "[    T1] " if present. */
 static const char *skip_stamp(const char *s)
@@ -1590,102 +1626,621 @@ static const char *skip_stamp(const char *s)
 	return *s == ' ' ? s + 1 : s;
 }
 
+/* Skip "<digits>" at @s; NULL if there is none (or @s is NULL). */
+static const char *skip_num(const char *s)
+{
+	if (!s || !isdigit((unsigned char)*s))
+		return NULL;
+	while (isdigit((unsigned char)*s))
+		s++;
+	return s;
+}
+
+/* @s starts with @word: the text after it, else NULL. */
+static const char *after(const char *s, const char *word)
+{
+	size_t n = strlen(word);
+
+	return s && !strncmp(s, word, n) ? s + n : NULL;
+}
+
+/* __warn() (kernel/panic.c): "WARNING: CPU: %d PID: %d at %s" */
+static bool warn_at(const char *rest)
+{
+	rest = after(skip_num(after(rest, "CPU: ")), " PID: ");
+	return after(skip_num(rest), " at ");
+}
+
+/*
+ * x86's die header (arch/x86/kernel/dumpstack.c), "%s: %04lx [#%d]": up
+ * to 6.9 "Oops: 0002 [#1] PREEMPT SMP", "general protection fault, ...:
+ * 0000 [#1] ...", "invalid opcode: 0000 [#1] ..."; since 6.10 all start
+ * with "Oops: ".
+ */
+static bool die_header(const char *text)
+{
+	for (const char *s = strstr(text, ": "); s; s = strstr(s + 1, ": ")) {
+		const char *p = s + 2;
+		int i;
+
+		for (i = 0; i < 4 && isxdigit((unsigned char)p[i]); i++)
+			;
+		if (i == 4 && after(skip_num(after(p + 4, " [#")), "]"))
+			return true;
+	}
+	return false;
+}
+
+/* ubsan_prologue(): "UBSAN: %s in %s" */
+static bool ubsan_in(const char *rest)
+{
+	size_t n = strspn(rest, "abcdefghijklmnopqrstuvwxyz-_");
+
+	return n && after(rest + n, " in ");
+}
+
+/* SLUB's slab_bug(): "BUG %s (%s): %pV", e.g. "BUG kmalloc-64 (Not tainted): ..." */
+static bool slab_bug(const char *rest)
+{
+	size_t n = strcspn(rest, " :");
+
+	return n && after(rest + n, " (") && strstr(rest + n, "): ");
+}
+
+/* "kernel BUG at %s:%u!" */
+static bool bug_at(const char *rest)
+{
+	size_t n = strlen(rest);
+
+	return n && rest[n - 1] == '!' && strchr(rest, ':');
+}
+
+static bool has_stall(const char *rest)
+{
+	return strstr(rest, "stall");
+}
+
+static bool hung_task(const char *rest)
+{
+	return strstr(rest, " blocked for more than ");
+}
+
+/* lockdep: "WARNING: %s-safe -> %s-unsafe lock order detected" */
+static bool lock_order(const char *rest)
+{
+	return strstr(rest, "-safe -> ") &&
+	       strstr(rest, "-unsafe lock order detected");
+}
+
+/*
+ * The kernel's failure reports, as the kernels of 5.10 to 6.12 print them
+ * (kernel/panic.c, lib/bug.c, arch/x86/kernel/dumpstack.c, arch/x86/mm/
+ * fault.c, kernel/locking/lockdep.c, kernel/watchdog.c, kernel/hung_task.c,
+ * kernel/rcu/tree_stall.h, mm/kasan, lib/ubsan.c, mm/slub.c), matched at
+ * the start of a console line after the printk timestamp: a line that only
+ * starts with the same word ("WARNING: disk almost full" from a test) is
+ * not one. @test, if set, must accept the text after @prefix. A @loose
+ * entry is a format user space might print too ("BUG: <anything>"): it
+ * counts only when a stack dump follows within EVENT_LINES lines.
+ */
+struct marker {
+	const char *prefix;
+	bool (*test)(const char *rest);
+	bool loose;
+};
+
+static const struct marker marker_table[] = {
+	{ .prefix = "Kernel panic - not syncing" },
+	{ .prefix = "WARNING: ", .test = warn_at },
+	{ .prefix = "WARNING: possible circular locking dependency detected" },
+	{ .prefix = "WARNING: possible recursive locking detected" },
+	{ .prefix = "WARNING: possible irq lock inversion dependency detected" },
+	{ .prefix = "WARNING: inconsistent lock state" },
+	{ .prefix = "WARNING: bad unlock balance detected!" },
+	{ .prefix = "WARNING: bad contention detected!" },
+	{ .prefix = "WARNING: held lock freed!" },
+	{ .prefix = "WARNING: lock held when returning to user space!" },
+	{ .prefix = "WARNING: Nested lock was not taken" },
+	{ .prefix = "WARNING: suspicious RCU usage" },
+	{ .prefix = "WARNING: chain_key collision" },
+	{ .prefix = "WARNING: ", .test = lock_order },
+	{ .prefix = "", .test = die_header },
+	{ .prefix = "kernel BUG at ", .test = bug_at },
+	{ .prefix = "BUG: kernel NULL pointer dereference" },
+	{ .prefix = "BUG: unable to handle " },
+	{ .prefix = "BUG: KASAN: " },
+	{ .prefix = "BUG: KFENCE: " },
+	{ .prefix = "BUG: KCSAN: " },
+	{ .prefix = "BUG: KMSAN: " },
+	{ .prefix = "BUG: soft lockup - CPU#" },
+	{ .prefix = "BUG: workqueue lockup - pool" },
+	{ .prefix = "BUG: scheduling while atomic: " },
+	{ .prefix = "BUG: sleeping function called from invalid context" },
+	{ .prefix = "BUG: Bad page " },
+	{ .prefix = "BUG: Bad rss-counter state " },
+	{ .prefix = "BUG: non-zero pgtables_bytes on freeing mm: " },
+	{ .prefix = "BUG: spinlock " },
+	{ .prefix = "BUG: rwlock " },
+	{ .prefix = "BUG: using smp_processor_id() in preemptible" },
+	{ .prefix = "BUG: using __this_cpu_" },
+	{ .prefix = "BUG: stack guard page was hit at " },
+	{ .prefix = "BUG: TASK stack guard page was hit at " },
+	{ .prefix = "BUG: Dentry " },
+	{ .prefix = "BUG: MAX_" },
+	{ .prefix = "BUG: ", .loose = true },
+	{ .prefix = "BUG ", .test = slab_bug },
+	{ .prefix = "UBSAN: ", .test = ubsan_in },
+	{ .prefix = "Unable to handle kernel " },
+	{ .prefix = "watchdog: BUG: soft lockup - CPU#" },
+	{ .prefix = "watchdog: Watchdog detected hard LOCKUP" },
+	{ .prefix = "NMI watchdog: Watchdog detected hard LOCKUP" },
+	{ .prefix = "INFO: task ", .test = hung_task },
+	{ .prefix = "rcu: INFO: ", .test = has_stall },
+	{ .prefix = "INFO: rcu_", .test = has_stall },
+	{ .prefix = "WARNING: ", .loose = true },
+};
+
+static const char cut_here[] = "------------[ cut here ]------------";
+static const char end_trace[] = "---[ end ";
+
+/* The guest's own lines the judge watches for. */
+static const char *const poweroff_lines[] = {
+	"reboot: Power down",		/* kernel/reboot.c, kernel_power_off() */
+	"reboot: System halted",	/* kernel_halt() */
+};
+
 static const struct marker *marker_match(const char *text)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(marker_table); i++) {
 		const struct marker *m = &marker_table[i];
+		const char *rest = after(text, m->prefix);
 
-		if (!strncmp(text, m->prefix, strlen(m->prefix)) &&
-		    (!m->also || strstr(text, m->also)))
+		if (rest && (!m->test || m->test(rest)))
 			return m;
 	}
 	return NULL;
 }
 
-static int console_load(const char *path, struct console *c)
+/* A stack dump's lines: what makes a loose marker a report. */
+static bool dump_line(const char *text)
 {
-	size_t len, cap = 0;
-	char *s, *e;
-	int ret;
+	const char *rest = after(skip_num(after(text, "CPU: ")), " PID: ");
 
-	*c = (struct console) { 0 };
-	ret = read_file(path, &c->buf, &len);
-	if (ret)
-		return ret;
-	for (s = c->buf; s < c->buf + len; s = e + 1) {
-		char *end;
+	return after(text, "Call Trace:") || after(text, "Hardware name: ") ||
+	       after(text, "RIP: ") || after(skip_num(rest), " Comm: ");
+}
 
-		e = memchr(s, '\n', c->buf + len - s);
-		if (!e)
-			e = c->buf + len;
-		*e = '\0';
-		end = e;
-		while (end > s && end[-1] == '\r')
-			*--end = '\0';
-		while (*s == '\r')
-			s++;
-		if (c->n == cap) {
-			cap = cap ? 2 * cap : 1024;
-			c->lines = realloc(c->lines, cap * sizeof(*c->lines));
-			if (!c->lines)
-				fatal_oom();
+static void report_free(struct report *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		free(r->lines[i]);
+	free(r->lines);
+	*r = (struct report) { 0 };
+}
+
+static void report_add(struct report *r, const char *line)
+{
+	r->lines = realloc(r->lines, (r->n + 1) * sizeof(*r->lines));
+	if (!r->lines)
+		fatal_oom();
+	r->lines[r->n++] = xasprintf("%s", line);
+}
+
+static void judge_init(struct judge *j)
+{
+	*j = (struct judge) { .init_seen = false };
+	j->tail = calloc(TAIL_LINES, sizeof(*j->tail));
+	if (!j->tail)
+		fatal_oom();
+}
+
+static void judge_free(struct judge *j)
+{
+	report_free(&j->cur);
+	for (size_t i = 0; i < EVENTS_SHOWN; i++)
+		report_free(&j->shown[i]);
+	for (size_t i = 0; i < TAIL_LINES; i++)
+		free(j->tail[i]);
+	free(j->tail);
+}
+
+/* The report being collected is complete: count it if it is one. */
+static void report_end(struct judge *j)
+{
+	struct report *r = &j->cur;
+
+	if (!r->n)
+		return;
+	if (!r->confirmed) {
+		report_free(r);
+		return;
+	}
+	if (!j->events)
+		snprintf(j->first, sizeof(j->first), "%.*s", REASON_MAX,
+			 skip_stamp(r->lines[r->marker]));
+	if (j->events < EVENTS_SHOWN)
+		j->shown[j->events] = *r;
+	else
+		report_free(r);
+	j->events++;
+	*r = (struct report) { 0 };
+}
+
+/* One whole console line (no CR/LF, at most LINE_KEEP bytes). */
+static void judge_line(struct judge *j, const char *s)
+{
+	const char *text = skip_stamp(s);
+	struct report *r = &j->cur;
+	const struct marker *m;
+	size_t slot;
+
+	j->lines++;
+	if (!strncmp(text, INIT_STARTED, strlen(INIT_STARTED)))
+		j->init_seen = true;
+	for (size_t i = 0; i < ARRAY_SIZE(poweroff_lines); i++)
+		if (!j->poweroff && text != s &&
+		    !strcmp(text, poweroff_lines[i]))
+			j->poweroff = poweroff_lines[i];
+
+	m = marker_match(text);
+	if (r->n && m && !m->loose && !r->confirmed)
+		report_free(r);		/* a real report ends a maybe */
+	if (r->n) {
+		report_add(r, s);
+		if (dump_line(text))
+			r->confirmed = true;
+		if (!strncmp(text, end_trace, strlen(end_trace)) ||
+		    r->n - r->marker >= EVENT_LINES)
+			report_end(j);
+	} else if (m) {
+		*r = (struct report) { .start = j->lines,
+				       .confirmed = !m->loose };
+		if (j->lines > 1 &&
+		    !strcmp(skip_stamp(j->tail[(j->lines - 2) % TAIL_LINES]),
+			    cut_here)) {
+			report_add(r, j->tail[(j->lines - 2) % TAIL_LINES]);
+			r->start--;
+			r->marker = 1;
 		}
-		c->lines[c->n].s = s;
-		c->lines[c->n].text = skip_stamp(s);
-		c->n++;
+		report_add(r, s);
+	}
+	slot = (j->lines - 1) % TAIL_LINES;
+	free(j->tail[slot]);
+	j->tail[slot] = xasprintf("%s", s);
+}
+
+/*
+ * Feed console bytes to the judge. A line longer than LINE_KEEP is judged
+ * by its beginning; CRs are dropped.
+ */
+static void judge_feed(struct judge *j, const char *buf, size_t len)
+{
+	j->bytes += len;
+	for (size_t i = 0; i < len; i++) {
+		char c = buf[i];
+
+		if (c == '\n') {
+			j->line[j->len] = '\0';
+			judge_line(j, j->line);
+			j->len = 0;
+		} else if (c != '\r' && j->len < LINE_KEEP) {
+			j->line[j->len++] = c;
+		}
+	}
+}
+
+/* The stream ended: judge a last unterminated line, close a report. */
+static void judge_finish(struct judge *j)
+{
+	if (j->len) {
+		j->line[j->len] = '\0';
+		judge_line(j, j->line);
+		j->len = 0;
+	}
+	report_end(j);
+}
+
+/*
+ * Print the first EVENTS_SHOWN reports, each from its marker (with a "cut
+ * here" line just before it) to its "---[ end" line or EVENT_LINES lines.
+ */
+static void print_reports(const struct judge *j, const char *path)
+{
+	for (size_t e = 0; e < j->events && e < EVENTS_SHOWN; e++) {
+		const struct report *r = &j->shown[e];
+
+		printf("%s: kernel failure report %zu, %s line %zu:\n", PROG,
+		       e + 1, path, r->start);
+		for (size_t i = 0; i < r->n; i++)
+			printf("%s\n", r->lines[i]);
+	}
+	if (j->events > EVENTS_SHOWN)
+		printf("%s: %zu more kernel failure reports in %s\n", PROG,
+		       j->events - EVENTS_SHOWN, path);
+}
+
+static void print_tail(const struct judge *j, const char *path)
+{
+	size_t n = j->lines < TAIL_LINES ? j->lines : TAIL_LINES;
+
+	printf("%s: last %zu console lines (%s):\n", PROG, n, path);
+	for (size_t i = j->lines - n; i < j->lines; i++)
+		printf("%s\n", j->tail[i % TAIL_LINES]);
+}
+
+/* --check: judge a console log file. */
+static int judge_file(struct judge *j, const char *path)
+{
+	char buf[65536];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			n = -errno;
+			close(fd);
+			return n;
+		}
+		judge_feed(j, buf, n);
+	}
+	close(fd);
+	judge_finish(j);
+	return 0;
+}
+
+/* ---- the console stream: judge, terminal and a capped log ---- */
+
+/* Write all of @buf to @fd, waiting if it is non-blocking; 0 or -errno. */
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t w = write(fd, buf, len);
+
+		if (w < 0 && errno == EAGAIN) {
+			struct pollfd p = { .fd = fd, .events = POLLOUT };
+
+			poll(&p, 1, -1);
+			continue;
+		}
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return w ? -errno : -EIO;
+		buf += w;
+		len -= w;
 	}
 	return 0;
 }
 
 /*
- * Find the kernel's failure reports; print the first EVENTS_SHOWN, each
- * from its marker (with a "cut here" line just before it) to its
- * "---[ end" line or EVENT_LINES lines. Returns the number of reports and
- * the first one's text in @first.
+ * DIR/vm<N>/console.log, at most @limit bytes (0: no limit): the first
+ * half as it comes, the last half kept in memory and written at the end,
+ * with a line saying how much was dropped between them.
  */
-static size_t scan_markers(const struct console *c, const char *path,
-			   char *first, size_t len)
+struct clog {
+	int fd;
+	const char *path;
+	unsigned long long limit;
+	unsigned long long head;	/* bytes written so far */
+	char *ring;			/* the tail, limit - limit/2 bytes */
+	size_t ring_size;
+	unsigned long long tail;	/* bytes that went to the ring */
+	int err;			/* first failure, -errno */
+};
+
+static int clog_open(struct clog *l, const struct vm *vm,
+		     unsigned long long limit)
 {
-	size_t events = 0;
-
-	for (size_t i = 0; i < c->n; i++) {
-		size_t start = i, end = i;
-
-		if (!marker_match(c->lines[i].text))
-			continue;
-		if (i && !strcmp(c->lines[i - 1].text, cut_here))
-			start = i - 1;
-		while (end < c->n && end < i + EVENT_LINES &&
-		       strncmp(c->lines[end].text, end_trace,
-			       strlen(end_trace)))
-			end++;
-		if (end == c->n || end == i + EVENT_LINES)
-			end--;
-		if (!events)
-			snprintf(first, len, "%.*s", REASON_MAX,
-				 c->lines[i].text);
-		if (++events <= EVENTS_SHOWN) {
-			printf("%s: kernel failure report %zu, %s line %zu:\n",
-			       PROG, events, path, start + 1);
-			for (size_t j = start; j <= end; j++)
-				printf("%s\n", c->lines[j].s);
-		}
-		i = end;
+	*l = (struct clog) { .path = vm->console, .limit = limit };
+	l->fd = openat(vm->dfd, "console.log",
+		       O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		       0644);
+	if (l->fd < 0) {
+		error(l->path, "cannot create the console log", errno);
+		return -errno;
 	}
-	if (events > EVENTS_SHOWN)
-		printf("%s: %zu more kernel failure reports in %s\n", PROG,
-		       events - EVENTS_SHOWN, path);
-	return events;
+	return 0;
 }
 
-static void print_tail(const struct console *c, const char *path)
+static void clog_write(struct clog *l, const char *buf, size_t len)
 {
-	size_t i = c->n > TAIL_LINES ? c->n - TAIL_LINES : 0;
+	unsigned long long half = l->limit / 2;
 
-	printf("%s: last %zu console lines (%s):\n", PROG, c->n - i, path);
-	for (; i < c->n; i++)
-		printf("%s\n", c->lines[i].s);
+	if (l->err)
+		return;
+	if (!l->limit || l->head < half) {
+		size_t n = !l->limit || len < half - l->head ?
+			   len : half - l->head;
+
+		l->err = write_all(l->fd, buf, n);
+		l->head += n;
+		buf += n;
+		len -= n;
+	}
+	if (!len || l->err)
+		return;
+	if (!l->ring) {
+		l->ring_size = l->limit - half;
+		l->ring = malloc(l->ring_size);
+		if (!l->ring)
+			fatal_oom();
+	}
+	for (size_t done = 0; done < len; ) {
+		size_t at = l->tail % l->ring_size;
+		size_t n = len - done < l->ring_size - at ?
+			   len - done : l->ring_size - at;
+
+		memcpy(l->ring + at, buf + done, n);
+		done += n;
+		l->tail += n;
+	}
 }
+
+/* Write the kept tail and close; 0, or -errno of the first failure. */
+static int clog_close(struct clog *l)
+{
+	if (l->fd < 0)
+		return l->err;
+	if (!l->err && l->tail > l->ring_size) {
+		size_t at = l->tail % l->ring_size;
+		char *ordered = malloc(l->ring_size), *nl, *note;
+		unsigned long long dropped = l->tail - l->ring_size;
+
+		if (!ordered)
+			fatal_oom();
+		memcpy(ordered, l->ring + at, l->ring_size - at);
+		memcpy(ordered + l->ring_size - at, l->ring, at);
+		/* start the tail at a whole line */
+		nl = memchr(ordered, '\n', l->ring_size);
+		nl = nl ? nl + 1 : ordered;
+		dropped += nl - ordered;
+		note = xasprintf("\n%s: [%llu bytes of console output dropped here: the log keeps the first and the last %llu bytes of the %llu (--log-limit %llu); the verdict saw them all]\n",
+				 PROG, dropped, l->limit / 2,
+				 l->head + l->tail, l->limit);
+		l->err = write_all(l->fd, note, strlen(note));
+		if (!l->err)
+			l->err = write_all(l->fd, nl,
+					   ordered + l->ring_size - nl);
+		free(note);
+		free(ordered);
+	} else if (!l->err && l->tail) {
+		l->err = write_all(l->fd, l->ring, l->tail);
+	}
+	if (close(l->fd) && !l->err)
+		l->err = -errno;
+	l->fd = -1;
+	free(l->ring);
+	l->ring = NULL;
+	return l->err;
+}
+
+/* QEMU's serial console: the read end of its stdout. */
+struct console_io {
+	int fd;			/* -1 at EOF */
+	bool echo;		/* copy to our stdout */
+	struct judge *judge;
+	struct clog *log;
+};
+
+/* Read what is there; returns the bytes read (0: nothing, or EOF). */
+static ssize_t console_read(struct console_io *io)
+{
+	char buf[65536];
+	ssize_t n;
+
+	if (io->fd < 0)
+		return 0;
+	n = read(io->fd, buf, sizeof(buf));
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n <= 0) {
+		close(io->fd);
+		io->fd = -1;
+		return 0;
+	}
+	judge_feed(io->judge, buf, n);
+	/* a closed terminal or pipe ends the echo, not the run */
+	if (io->echo && write_all(1, buf, n))
+		io->echo = false;
+	clog_write(io->log, buf, n);
+	return n;
+}
+
+/*
+ * Wait for QEMU to exit, for the @timeout (seconds, 0: none), for a signal
+ * on @sigfd, for the guest to power off or for the console log to fail;
+ * meanwhile pass the console on. With @probe, QEMU must also put a byte on
+ * the console within PROBE_MS.
+ */
+static void qemu_wait(struct console_io *io, pid_t pid, int pidfd, int sigfd,
+		      unsigned long timeout, bool probe, struct run *r,
+		      struct control *ctl)
+{
+	double t0 = now(), deadline = timeout ? t0 + timeout : 0;
+
+	*r = (struct run) { .end = RUN_EXITED };
+	for (;;) {
+		struct pollfd p[5] = {
+			{ .fd = pidfd, .events = POLLIN },
+			{ .fd = sigfd, .events = POLLIN },
+			{ .fd = io->fd, .events = POLLIN },
+			{ .fd = ctl->listen_fd, .events = POLLIN },
+			{ .fd = ctl->conn_fd, .events = POLLIN },
+		};
+		double t = now();
+		int ms = -1, n;
+
+		if (deadline && deadline > t)
+			ms = (int)((deadline - t) * 1000) + 1;
+		else if (deadline)
+			ms = 0;
+		if (probe && (ms < 0 || ms > 20))
+			ms = 20;
+		n = poll(p, 5, ms);
+		if (n > 0 && p[2].revents)
+			console_read(io);
+		if (n > 0 && !p[0].revents && !p[1].revents)
+			control_events(ctl, &p[3]);
+		if (probe && io->judge->bytes) {
+			probe = false;
+			r->console_seen = true;
+		}
+		if (n < 0 && errno != EINTR) {
+			error("poll", "cannot wait for QEMU", errno);
+			r->end = RUN_SIGNAL;
+			r->signo = SIGTERM;
+		} else if (p[1].revents) {
+			struct signalfd_siginfo si;
+
+			r->end = RUN_SIGNAL;
+			r->signo = SIGTERM;
+			if (read(sigfd, &si, sizeof(si)) == sizeof(si))
+				r->signo = si.ssi_signo;
+		} else if (p[0].revents) {
+			while (waitpid(pid, &r->wstatus, 0) < 0 &&
+			       errno == EINTR)
+				;
+			break;
+		} else if (io->log->err) {
+			r->end = RUN_LOGFAIL;
+		} else if (io->judge->poweroff) {
+			r->end = RUN_POWEROFF;
+		} else if (probe && now() - t0 >= PROBE_MS / 1000.0) {
+			r->end = RUN_SILENT;
+		} else if (deadline && now() >= deadline) {
+			r->end = RUN_TIMEOUT;
+		}
+		if (r->end != RUN_EXITED) {
+			qemu_kill(pid, pidfd, &r->wstatus);
+			break;
+		}
+	}
+	/* what QEMU wrote before it ended */
+	while (console_read(io) > 0)
+		;
+	if (!r->console_seen)
+		r->console_seen = io->judge->bytes;
+	close(pidfd);
+}
+
+/* Print QEMU's own stderr (kept in DIR/vm<N>/qemu.err). */
+static void show_qemu_err(const struct vm *vm)
+{
+	char *buf;
+	size_t len;
+
+	if (read_file(vm->qemu_err, &buf, &len))
+		return;
+	fputs(buf, stderr);
+	if (len && buf[len - 1] != '\n')
+		fputc('\n', stderr);
+	free(buf);
+}
+
 
 /*
  * Parse "<stage> <code>" lines. Returns the number of stages (result
@@ -1789,30 +2344,27 @@ static void set_reason(struct verdict *v, const char *fmt, ...)
 }
 
 /*
- * Judge DIR/vm<N> and print the verdict; returns the exit code. @out is
- * NULL for --check. A missing status file counts as no result.
+ * Judge the run of DIR/vm<N> from the console @j saw and the status file,
+ * print the verdict and return the exit code. @out is NULL for --check. A
+ * missing status file counts as no result. A guest that never started
+ * rapido-init and said nothing else is not a test result: the image, the
+ * memory, QEMU or the host failed, exit 128.
  */
-static int judge(const char *vmdir, const struct outcome *out,
+static int judge(const char *vmdir, struct judge *j, const struct outcome *out,
 		 const char *results)
 {
 	char *cpath = xasprintf("%s/console.log", vmdir);
 	char *spath = xasprintf("%s/status", vmdir);
 	char *label = vm_label(vmdir);
-	char report[REASON_MAX + 1] = "", *sbuf = NULL;
+	char *sbuf = NULL;
 	const struct stage *result = NULL, *failed = NULL;
 	const struct run *r = out ? out->run : NULL;
 	struct verdict v = { .fail = false };
 	struct stage st[64];
-	struct console c;
-	size_t events, slen;
+	size_t slen;
 	int nst = 0, ret;
+	bool env;
 
-	ret = console_load(cpath, &c);
-	if (ret) {
-		error(cpath, "cannot read the console log", -ret);
-		ret = EXIT_RAPIDO;
-		goto out;
-	}
 	ret = read_file(spath, &sbuf, &slen);
 	if (ret && ret != -ENOENT) {
 		error(spath, "cannot read the status", -ret);
@@ -1829,12 +2381,19 @@ static int judge(const char *vmdir, const struct outcome *out,
 			failed = &st[i];
 		}
 	}
+	env = !nst && !j->events && !j->init_seen && !j->poweroff;
 
-	events = scan_markers(&c, cpath, report, sizeof(report));
-	if (!result && !events)
-		print_tail(&c, cpath);
-	if (events)
-		set_reason(&v, "kernel: %s", report);
+	print_reports(j, cpath);
+	if (!result && !j->events)
+		print_tail(j, cpath);
+	if (env && !j->bytes)
+		set_reason(&v, "the guest printed nothing on the console: the kernel did not start%s%s",
+			   out ? " under " : "", out ? out->accel : "");
+	else if (env)
+		set_reason(&v, "the guest never started rapido-init: the kernel stopped before running /init%s",
+			   out ? " (too little --mem for the image?)" : "");
+	if (j->events)
+		set_reason(&v, "kernel: %s", j->first);
 	if (failed)
 		set_reason(&v, "%s exited with status %ld", failed->name,
 			   failed->code);
@@ -1842,6 +2401,9 @@ static int judge(const char *vmdir, const struct outcome *out,
 		set_reason(&v, "the guest reported result %ld", result->code);
 	if (nst < 0)
 		set_reason(&v, "malformed status file %s", spath);
+	if (!result && j->poweroff)
+		set_reason(&v, "the guest powered off before reporting a result ('%s')",
+			   j->poweroff);
 	if (r && r->end == RUN_TIMEOUT)
 		set_reason(&v, "timeout after %lu s", out->timeout);
 	if (r && r->end == RUN_EXITED && r->wstatus) {
@@ -1850,23 +2412,25 @@ static int judge(const char *vmdir, const struct outcome *out,
 		describe_wstatus(r->wstatus, how, sizeof(how));
 		set_reason(&v, "qemu %s", how);
 	}
-	if (!result && nst >= 0 && !(r && r->end == RUN_TIMEOUT))
+	if (!result && nst >= 0 && !j->poweroff &&
+	    !(r && r->end == RUN_TIMEOUT))
 		set_reason(&v, "the guest did not report a result");
 
-	if (v.fail)
+	if (env)
+		fprintf(stderr, "%s: %s: rapido or the host failed, not the kernel under test (console: %s)\n",
+			PROG, v.reason, cpath);
+	else if (v.fail)
 		printf("%s: FAIL: %s (console: %s)\n", PROG, v.reason, cpath);
 	else if (out)
 		printf("%s: PASS (%s, %.1f s)\n", PROG, label, out->secs);
 	else
 		printf("%s: PASS (%s)\n", PROG, label);
 	fflush(stdout);
-	ret = v.fail ? EXIT_FAIL : EXIT_PASS;
-	if (results && write_tap(results, st, nst > 0 ? nst : 0, report, &v,
+	ret = env ? EXIT_RAPIDO : v.fail ? EXIT_FAIL : EXIT_PASS;
+	if (results && write_tap(results, st, nst > 0 ? nst : 0, j->first, &v,
 				 cpath))
 		ret = EXIT_RAPIDO;
 out:
-	free(c.lines);
-	free(c.buf);
 	free(sbuf);
 	free(label);
 	free(cpath);
@@ -1913,7 +2477,20 @@ static int print_argv(const struct opts *o, const struct vm *vm,
 	return fflush(stdout) ? EXIT_RAPIDO : EXIT_PASS;
 }
 
-static int run_vm(const struct opts *o, const struct vm *vm, double t0)
+/* Judge a live run: QEMU's end, the console log's fate, then the verdict. */
+static int run_verdict(const struct opts *o, const struct vm *vm,
+		       struct judge *j, struct outcome *out, int logerr)
+{
+	if (logerr) {
+		error(vm->console, "cannot write the console log", -logerr);
+		fprintf(stderr, "%s: no verdict: the run's console could not be kept (QEMU stopped)\n",
+			PROG);
+		return EXIT_RAPIDO;
+	}
+	return judge(vm->dir, j, out, o->results);
+}
+
+static int run_vm(const struct opts *o, struct vm *vm, double t0)
 {
 	char *cache = xasprintf("%s/accel", o->dir);
 	char id[64] = "", why[128];
@@ -1921,10 +2498,13 @@ static int run_vm(const struct opts *o, const struct vm *vm, double t0)
 	sigset_t mask, oldmask;
 	struct outcome out = { .timeout = o->mode->batch ? o->timeout : 0 };
 	struct control ctl;
+	struct judge j;
+	struct clog log;
 	struct run r;
-	int sigfd, ret = EXIT_RAPIDO, fds[3] = { 0 };
+	int sigfd, logerr = 0, ret = EXIT_RAPIDO, fds[3] = { 0 };
 	bool probe, kvm_exited = false;
 
+	judge_init(&j);
 	if (o->accel->probe && read_boot_id(id, sizeof(id)))
 		goto out_free;
 	accel = accel_choose(o, cache, *id ? id : NULL, &probe);
@@ -1944,24 +2524,38 @@ static int run_vm(const struct opts *o, const struct vm *vm, double t0)
 
 	for (;;) {
 		struct args a = { 0 };
+		struct console_io io = { .echo = !(o->quiet && o->mode->batch),
+					 .judge = &j, .log = &log };
 		pid_t pid = -1;
 		int pidfd = -1;
 
+		judge_free(&j);
+		judge_init(&j);
 		if (vm_dir_fresh(vm) || vm_files(o, vm) ||
-		    control_open(&ctl, o, vm)) {
+		    clog_open(&log, vm, o->log_limit)) {
+			ret = EXIT_RAPIDO;
+			goto out;
+		}
+		if (control_open(&ctl, o, vm)) {
+			clog_close(&log);
 			ret = EXIT_RAPIDO;
 			goto out;
 		}
 		build_args(&a, o, vm, accel);
-		ret = qemu_start(o, vm, a.v, &oldmask, &pid, &pidfd);
+		ret = qemu_start(o, vm, a.v, &oldmask, &pid, &pidfd, &io.fd);
 		args_free(&a);
 		if (ret) {
 			control_close(&ctl);
+			clog_close(&log);
 			ret = EXIT_RAPIDO;
 			goto out;
 		}
-		qemu_wait(vm, pid, pidfd, sigfd, out.timeout, probe, &r, &ctl);
+		qemu_wait(&io, pid, pidfd, sigfd, out.timeout, probe, &r, &ctl);
+		judge_finish(&j);
+		if (io.fd >= 0)
+			close(io.fd);
 		control_close(&ctl);
+		logerr = clog_close(&log);
 		/* QEMU may leave our shared stdio non-blocking. */
 		for (int i = 0; i < 3; i++)
 			if (fds[i] >= 0)
@@ -2017,21 +2611,46 @@ static int run_vm(const struct opts *o, const struct vm *vm, double t0)
 	}
 	if (r.end == RUN_EXITED && r.wstatus)
 		show_qemu_err(vm);
+	if (r.end == RUN_POWEROFF)
+		printf("%s: the guest powered off ('%s'): QEMU stopped\n", PROG,
+		       j.poweroff);
 	out.run = &r;
 	out.secs = now() - t0;
-	ret = judge(vm->dir, &out, o->results);
+	out.accel = accel;
+	ret = run_verdict(o, vm, &j, &out, logerr);
 out:
 	close(sigfd);
 	sigprocmask(SIG_SETMASK, &oldmask, NULL);
 out_free:
+	judge_free(&j);
 	free(cache);
 	return ret;
+}
+
+/*
+ * Die with the parent (the driver): if it is killed, even with SIGKILL, we
+ * get SIGTERM and stop QEMU. The parent may have died before the prctl.
+ */
+static int follow_parent(void)
+{
+	pid_t parent = getppid();
+
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM)) {
+		error("prctl", "cannot set PR_SET_PDEATHSIG", errno);
+		return -errno;
+	}
+	if (getppid() != parent) {
+		fprintf(stderr, "%s: the parent process is gone: not starting\n",
+			PROG);
+		return -ESRCH;
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	double t0 = now();
-	struct vm vm = { .lock_fd = -1 };
+	struct vm vm = { .lock_fd = -1, .top_fd = -1, .dfd = -1 };
 	struct sockaddr_un sun;
 	const char *accel;
 	struct opts o;
@@ -2042,14 +2661,35 @@ int main(int argc, char **argv)
 	ret = parse_opts(&o, argc, argv);
 	if (ret)
 		return ret > 0 ? EXIT_PASS : EXIT_RAPIDO;
-	if (o.check)
-		return judge(o.check, NULL, o.results);
+	if (o.check) {
+		char *path = xasprintf("%s/console.log", o.check);
+		struct judge j;
+
+		judge_init(&j);
+		ret = judge_file(&j, path);
+		if (ret) {
+			error(path, "cannot read the console log", -ret);
+			ret = EXIT_RAPIDO;
+		} else {
+			ret = judge(o.check, &j, NULL, o.results);
+		}
+		judge_free(&j);
+		free(path);
+		return ret;
+	}
 
 	check_input(o.kernel);
 	check_input(o.initrd);
 	for (int i = 0; i < o.nextra; i++)
 		expand_arg(o.extra[i], NULL, NULL, NULL);
 	if (nerrors)
+		return EXIT_RAPIDO;
+	if (!o.print_argv && !o.mode->batch && !isatty(0)) {
+		fprintf(stderr, "%s: --mode boot: stdin is not a terminal, so there is no shell to give: running as --mode test\n",
+			PROG);
+		o.mode = &mode_table[0];
+	}
+	if (!o.print_argv && follow_parent())
 		return EXIT_RAPIDO;
 	if (mkdir_p(o.dir) || vm_lock(&o, &vm))
 		return EXIT_RAPIDO;

@@ -127,13 +127,13 @@ TEST_F(vm, argv_microvm_test_mode)
 			  "-m\n512\n-smp\n1\n-nodefaults\n-no-user-config\n"
 			  "-display\nnone\n-no-reboot\n-kernel\n%s\n-initrd\n%s\n"
 			  "-append\nconsole=ttyS0 panic=-1 reboot=t no_timer_check pty.legacy_count=0 nolapic_timer rapido.mode=test rapido.vm=1\n"
-			  "-chardev\nstdio,id=con,logfile=%s/vm1/console.log\n"
+			  "-chardev\nstdio,id=con\n"
 			  "-serial\nchardev:con\n-device\nvirtio-serial-device\n"
 			  "-chardev\nfile,id=rstatus,path=%s/vm1/status\n"
 			  "-device\nvirtserialport,chardev=rstatus,name=rapido.status\n"
 			  "-qmp\nunix:%s/vm1/qmp.sock,server=on,wait=off\n",
 			  self->p.kernel, self->p.initrd, self->p.dir,
-			  self->p.dir, self->p.dir);
+			  self->p.dir);
 	struct run r;
 
 	ASSERT_EQ(0, VM_RUN(&r, "--accel", "tcg", "--print-argv"));
@@ -174,8 +174,7 @@ TEST_F(vm, argv_pc_and_q35_use_pci)
 
 TEST_F(vm, argv_boot_mode_console_and_monitor)
 {
-	char *con = strf("stdio,mux=on,signal=off,id=con,logfile=%s/vm1/console.log",
-			 self->p.dir);
+	char *con = strf("stdio,mux=on,signal=off,id=con");
 	struct run r;
 	char *v;
 
@@ -289,12 +288,9 @@ TEST_F(vm, argv_commas_in_paths_are_doubled)
 TEST_F(vm, vm_number_skips_a_locked_one)
 {
 	char *lock = strf("%s/vm1.lock", self->p.dir);
-	char *vm2 = strf("stdio,id=con,logfile=%s/vm2/console.log",
-			 self->p.dir);
-	char *vm1 = strf("stdio,id=con,logfile=%s/vm1/console.log",
-			 self->p.dir);
+	char *vm2 = strf("file,id=rstatus,path=%s/vm2/status", self->p.dir);
+	char *vm1 = strf("file,id=rstatus,path=%s/vm1/status", self->p.dir);
 	struct run r;
-	char *v;
 	int fd;
 
 	ASSERT_EQ(0, mkdir(self->p.dir, 0755));
@@ -304,9 +300,7 @@ TEST_F(vm, vm_number_skips_a_locked_one)
 
 	ASSERT_EQ(0, VM_RUN(&r, "--accel", "tcg", "--print-argv"));
 	EXPECT_EQ(0, r.status);
-	v = line_after(r.out, "-chardev");
-	EXPECT_STREQ(vm2, v);
-	free(v);
+	EXPECT_TRUE(OUT_LINE(vm2)) TH_LOG("%s", r.out);
 	EXPECT_TRUE(strstr(r.out, " rapido.vm=2\n") != NULL);
 	run_free(&r);
 
@@ -320,9 +314,7 @@ TEST_F(vm, vm_number_skips_a_locked_one)
 
 	close(fd);
 	ASSERT_EQ(0, VM_RUN(&r, "--accel", "tcg", "--print-argv"));
-	v = line_after(r.out, "-chardev");
-	EXPECT_STREQ(vm1, v);
-	free(v);
+	EXPECT_TRUE(OUT_LINE(vm1)) TH_LOG("%s", r.out);
 	run_free(&r);
 	free(vm1);
 	free(vm2);
@@ -358,6 +350,7 @@ static int judge_files(struct vm_paths *p, struct run *r, const char *console,
 static const char boot_log[] =
 	STAMP "Linux version 6.1.0\r\n"
 	STAMP "Run /init as init process\r\n"
+	"rapido-init: started\r\n"
 	"rapido1:/# ok\r\n";
 
 TEST_F(vm, check_pass)
@@ -494,10 +487,19 @@ TEST_F(vm, check_no_result_prints_the_tail)
 	EXPECT_FALSE(OUT_LINE(STAMP "line 9"));
 	run_free(&r);
 
-	/* no status file at all is the same */
-	ASSERT_EQ(0, judge_files(&self->p, &r, log, NULL));
+	/* no status file, but rapido-init said it started: the same */
+	l = strf("%srapido-init: started\n", log);
+	ASSERT_EQ(0, judge_files(&self->p, &r, l, NULL));
 	EXPECT_EQ(1, r.status);
 	EXPECT_TRUE(strstr(r.out, "did not report a result") != NULL);
+	run_free(&r);
+	free(l);
+
+	/* ... and without it the guest never got to user space: 128 */
+	ASSERT_EQ(0, judge_files(&self->p, &r, log, NULL));
+	EXPECT_EQ(128, r.status);
+	EXPECT_TRUE(strstr(r.err, "the guest never started rapido-init") !=
+		    NULL) run_dump(&r);
 	run_free(&r);
 	free(log);
 }
@@ -506,6 +508,7 @@ TEST_F(vm, check_markers_only_at_line_start)
 {
 	static const char log[] =
 		STAMP "Run /init as init process\n"
+		"rapido-init: started\n"
 		"rapido1:/# echo found BUG: in my test output\n"
 		"userspace says WARNING: not a kernel warning\n"
 		STAMP "random: crng init done, Oops: is only a word here\n";
@@ -640,8 +643,9 @@ static int fake_qemu(struct vm_paths *p, const char *body)
 			    "\t*accel=kvm*) kvm=1 ;;\n"
 			    "\tesac\n"
 			    "done\n"
+			    "printf '%%s\\n' \"$@\" > \"$0.argv\"\n"
 			    "echo $$ > \"$0.pid\"\n"
-			    "con() { echo \"$1\"; echo \"$1\" >> \"$log\"; }\n"
+			    "con() { echo \"$1\"; [ -z \"$log\" ] || echo \"$1\" >> \"$log\"; }\n"
 			    "st() { echo \"$1\" >> \"$st\"; }\n"
 			    "%s\n", body);
 	int ret = write_file(p->qemu, 0755, script);
@@ -651,7 +655,8 @@ static int fake_qemu(struct vm_paths *p, const char *body)
 }
 
 static const char fake_pass[] =
-	"con '[    0.100000] Linux version 6.1'; st 'autorun 0'; st 'result 0'";
+	"con '[    0.100000] Linux version 6.1'; con 'rapido-init: started'\n"
+	"st 'autorun 0'; st 'result 0'";
 
 TEST_F(vm, run_pass_with_fresh_vm_dir)
 {
@@ -700,7 +705,7 @@ TEST_F(vm, run_timeout_kills_qemu)
 	char *pidf = strf("%s.pid", self->p.qemu), *pid;
 	struct run r;
 
-	ASSERT_EQ(0, fake_qemu(&self->p, "con 'booting'; exec sleep 60"));
+	ASSERT_EQ(0, fake_qemu(&self->p, "con 'rapido-init: started'; exec sleep 60"));
 	ASSERT_EQ(0, VM_RUN(&r, "--qemu", self->p.qemu, "--accel", "tcg",
 			    "--quiet", "--timeout", "1"));
 	EXPECT_EQ(1, r.status);
@@ -745,7 +750,8 @@ TEST_F(vm, run_qemu_crash_after_boot_is_a_fail)
 {
 	struct run r;
 
-	ASSERT_EQ(0, fake_qemu(&self->p, "con 'booting'; kill -ABRT $$"));
+	ASSERT_EQ(0, fake_qemu(&self->p,
+			       "con 'rapido-init: started'; kill -ABRT $$"));
 	ASSERT_EQ(0, VM_RUN(&r, "--qemu", self->p.qemu, "--accel", "tcg",
 			    "--quiet"));
 	EXPECT_EQ(1, r.status);
@@ -842,6 +848,384 @@ TEST_F(vm, kvm_probe_falls_back_to_tcg_and_caches)
 	free(text);
 	run_free(&r);
 	free(cache);
+}
+
+/* ---- recorded consoles (tools/testing/rapido/consoles) ---- */
+
+/*
+ * Each console log judged with a clean status ("autorun 0", "result 0"):
+ * only the kernel's own reports may fail it. @reason: the verdict's reason
+ * (NULL: a pass).
+ */
+static const struct {
+	const char *log;
+	const char *reason;
+} consoles[] = {
+	{ "clean.log", NULL },
+	{ "user-space.log", NULL },
+	{ "panic.log", "kernel: Kernel panic - not syncing: sysrq triggered crash" },
+	{ "warn.log", "kernel: WARNING: CPU: 0 PID: 72 at drivers/misc/lkdtm/bugs.c:97 lkdtm_WARNING+0xd/0x20 [lkdtm]" },
+	{ "bug.log", "kernel: kernel BUG at drivers/misc/lkdtm/bugs.c:76!" },
+	{ "oops-null.log", "kernel: BUG: kernel NULL pointer dereference, address: 0000000000000000" },
+	{ "gpf-6.12.log", "kernel: Oops: general protection fault, probably for non-canonical address 0xdffffc0000000001: 0000 [#1] PREEMPT SMP KASAN NOPTI" },
+	{ "hung-task.log", "kernel: INFO: task kworker/u4:1:45 blocked for more than 122 seconds." },
+	{ "soft-lockup.log", "kernel: watchdog: BUG: soft lockup - CPU#0 stuck for 26s! [sh:72]" },
+	{ "rcu-stall.log", "kernel: rcu: INFO: rcu_preempt self-detected stall on CPU" },
+	{ "kasan.log", "kernel: BUG: KASAN: slab-out-of-bounds in lkdtm_SLAB_LINEAR_OVERFLOW+0x5c/0x80 [lkdtm]" },
+	{ "ubsan.log", "kernel: UBSAN: array-index-out-of-bounds in drivers/misc/lkdtm/bugs.c:328:16" },
+	{ "lockdep.log", "kernel: WARNING: possible circular locking dependency detected" },
+};
+
+TEST_F(vm, check_recorded_consoles)
+{
+	const char *src = getenv("RAPIDO_SRC");
+
+	if (!src || !*src)
+		SKIP(return, "RAPIDO_SRC is not set");
+	for (size_t i = 0; i < ARRAY_SIZE(consoles); i++) {
+		char *path = strf("%s/tools/testing/rapido/consoles/%s", src,
+				  consoles[i].log);
+		char *log = read_text(path), *want;
+		struct run r;
+
+		ASSERT_NE(NULL, log) TH_LOG("%s: %s", path, strerror(errno));
+		ASSERT_EQ(0, judge_files(&self->p, &r, log,
+					 "autorun 0\nresult 0\n"));
+		if (consoles[i].reason)
+			want = strf("rapido-vm: FAIL: %s (console: ",
+				    consoles[i].reason);
+		else
+			want = strf("rapido-vm: PASS (vm1)");
+		EXPECT_EQ(consoles[i].reason ? 1 : 0, r.status)
+			TH_LOG("%s", consoles[i].log);
+		EXPECT_TRUE(OUT_HAS(want)) {
+			TH_LOG("%s: want '%s' in:\n%s", consoles[i].log, want,
+			       r.out);
+		}
+		run_free(&r);
+		free(want);
+		free(log);
+		free(path);
+	}
+}
+
+/* A loose marker ("BUG: <text>") is a report only with a stack dump. */
+TEST_F(vm, check_loose_marker_needs_a_stack_dump)
+{
+	static const char log[] =
+		"rapido-init: started\n"
+		STAMP "BUG: Bad thing in the frobnicator\n"
+		STAMP "CPU: 0 PID: 1 Comm: init Not tainted 6.1.0 #1\n"
+		STAMP "Call Trace:\n";
+	struct run r;
+
+	ASSERT_EQ(0, judge_files(&self->p, &r, log, "result 0\n"));
+	EXPECT_EQ(1, r.status) run_dump(&r);
+	EXPECT_TRUE(OUT_HAS("FAIL: kernel: BUG: Bad thing in the frobnicator"));
+	run_free(&r);
+}
+
+/* ---- the console stream: log limit, full disk, power-off ---- */
+
+/* A shell loop printing @n console lines "flood <i>". */
+static char *flood(int n)
+{
+	return strf("i=0; while [ $i -lt %d ]; do con \"[    1.000000] flood $i, a line to fill the console log\"; i=$((i+1)); done",
+		    n);
+}
+
+TEST_F(vm, run_log_is_capped_but_judged_whole)
+{
+	char *log = strf("%s/vm1/console.log", self->p.dir), *text;
+	char *f1 = flood(1500), *f2 = flood(1500), *body;
+	struct stat st;
+	struct run r;
+
+	body = strf("con 'rapido-init: started'; st 'autorun 0'; st 'result 0'\n"
+		    "%s\n"
+		    "con '[    1.500000] WARNING: CPU: 0 PID: 1 at lost/in/the/middle.c:1 f+0x1/0x2'\n"
+		    "con '[    1.500001] Call Trace:'\n"
+		    "%s\ncon 'the last line'\n", f1, f2);
+	ASSERT_EQ(0, fake_qemu(&self->p, body));
+	ASSERT_EQ(0, VM_RUN(&r, "--qemu", self->p.qemu, "--accel", "tcg",
+			    "--quiet", "--log-limit", "64K"));
+	EXPECT_EQ(1, r.status) run_dump(&r);
+	EXPECT_TRUE(OUT_HAS("FAIL: kernel: WARNING: CPU: 0 PID: 1 at lost/in/the/middle.c:1")) run_dump(&r);
+	ASSERT_EQ(0, stat(log, &st));
+	EXPECT_GT(64 * 1024 + 512, st.st_size);
+	text = read_text(log);
+	ASSERT_NE(NULL, text);
+	EXPECT_TRUE(strstr(text, "rapido-init: started\n") == text);
+	EXPECT_TRUE(strstr(text, "bytes of console output dropped here") != NULL);
+	EXPECT_TRUE(strstr(text, "flood 1499, a line") != NULL);
+	EXPECT_TRUE(strstr(text, "\nthe last line\n") != NULL);
+	EXPECT_EQ(NULL, strstr(text, "lost/in/the/middle.c"));
+	free(text);
+	run_free(&r);
+
+	/* --log-limit 0: all of it */
+	ASSERT_EQ(0, VM_RUN(&r, "--qemu", self->p.qemu, "--accel", "tcg",
+			    "--quiet", "--log-limit", "0"));
+	EXPECT_EQ(1, r.status);
+	text = read_text(log);
+	ASSERT_NE(NULL, text);
+	EXPECT_TRUE(strstr(text, "lost/in/the/middle.c") != NULL);
+	EXPECT_EQ(NULL, strstr(text, "dropped here"));
+	free(text);
+	run_free(&r);
+	free(body);
+	free(f1);
+	free(f2);
+	free(log);
+}
+
+/*
+ * DIR on a full filesystem: the console log cannot be written; a WARN
+ * printed after that point must not turn into a pass.
+ */
+TEST_F(vm, run_full_disk_is_128_not_a_pass)
+{
+	char *f = flood(3000), *body;
+	char *const argv[] = {
+		"unshare", "-m", "--propagation", "private", "sh", "-c",
+		"d=$1; shift; mkdir -p \"$d\" && mount -t tmpfs -o size=64k rapido-full \"$d\" && exec \"$@\"",
+		"sh", self->p.dir, self->p.bin, "--kernel", self->p.kernel,
+		"--initrd", self->p.initrd, "--dir", self->p.dir, "--qemu",
+		self->p.qemu, "--accel", "tcg", "--quiet", "--log-limit", "0",
+		NULL };
+	struct run r;
+
+	if (geteuid())
+		SKIP(return, "mounting a tmpfs needs root");
+	body = strf("st 'autorun 0'; st 'result 0'; con 'rapido-init: started'\n%s\n"
+		    "con '[    2.000000] WARNING: CPU: 0 PID: 1 at after/the/disk/filled.c:1 f+0x1/0x2'\n"
+		    "con '[    2.000001] Call Trace:'\n", f);
+	ASSERT_EQ(0, fake_qemu(&self->p, body));
+	ASSERT_EQ(0, run(&r, argv));
+	EXPECT_EQ(128, r.status) run_dump(&r);
+	EXPECT_TRUE(strstr(r.err, "console.log': cannot write the console log: No space left on device") != NULL)
+		run_dump(&r);
+	EXPECT_FALSE(OUT_HAS("PASS")) run_dump(&r);
+	run_free(&r);
+	free(body);
+	free(f);
+}
+
+TEST_F(vm, run_poweroff_ends_qemu_at_once)
+{
+	char *pidf = strf("%s.pid", self->p.qemu), *pid;
+	struct run r;
+
+	/* user space printing the same words does not stop it */
+	ASSERT_EQ(0, fake_qemu(&self->p,
+		"con 'rapido-init: started'; con 'reboot: Power down'\n"
+		"st 'autorun 0'; st 'result 0'"));
+	ASSERT_EQ(0, VM_RUN(&r, "--qemu", self->p.qemu, "--accel", "tcg",
+			    "--quiet"));
+	EXPECT_EQ(0, r.status) run_dump(&r);
+	run_free(&r);
+
+	ASSERT_EQ(0, fake_qemu(&self->p,
+		"con 'rapido-init: started'\n"
+		"con '[    1.100000] sysrq: Power Off'\n"
+		"con '[    1.200000] reboot: Power down'; exec sleep 60"));
+	ASSERT_EQ(0, VM_RUN(&r, "--qemu", self->p.qemu, "--accel", "tcg",
+			    "--quiet", "--timeout", "60"));
+	EXPECT_EQ(1, r.status) run_dump(&r);
+	EXPECT_TRUE(OUT_HAS("FAIL: the guest powered off before reporting a result ('reboot: Power down')"))
+		run_dump(&r);
+	EXPECT_GT(5.0, r.secs) run_dump(&r);
+	pid = read_text(pidf);
+	ASSERT_NE(NULL, pid);
+	EXPECT_NE(0, kill(atoi(pid), 0));
+	free(pid);
+	run_free(&r);
+
+	/* halt, the same */
+	ASSERT_EQ(0, fake_qemu(&self->p,
+		"con 'rapido-init: started'; st 'autorun 0'; st 'result 0'\n"
+		"con '[    1.200000] reboot: System halted'; exec sleep 60"));
+	ASSERT_EQ(0, VM_RUN(&r, "--qemu", self->p.qemu, "--accel", "tcg",
+			    "--quiet", "--timeout", "60"));
+	/* after the result: the run's verdict stands */
+	EXPECT_EQ(0, r.status) run_dump(&r);
+	EXPECT_GT(5.0, r.secs) run_dump(&r);
+	run_free(&r);
+	free(pidf);
+}
+
+/* A guest that never got to user space is rapido's or the host's failure. */
+TEST_F(vm, run_guest_without_init_is_128)
+{
+	struct run r;
+
+	ASSERT_EQ(0, fake_qemu(&self->p, "exec sleep 60"));
+	ASSERT_EQ(0, VM_RUN(&r, "--qemu", self->p.qemu, "--accel", "kvm",
+			    "--quiet", "--timeout", "1"));
+	EXPECT_EQ(128, r.status) run_dump(&r);
+	EXPECT_TRUE(strstr(r.err, "the guest printed nothing on the console: the kernel did not start under kvm")
+		    != NULL) run_dump(&r);
+	run_free(&r);
+
+	ASSERT_EQ(0, fake_qemu(&self->p,
+		"con '[    0.000000] Linux version 6.1.0'\n"
+		"con '[    0.100000] Initramfs unpacking failed: write error'\n"
+		"exec sleep 60"));
+	ASSERT_EQ(0, VM_RUN(&r, "--qemu", self->p.qemu, "--accel", "tcg",
+			    "--quiet", "--timeout", "1"));
+	EXPECT_EQ(128, r.status) run_dump(&r);
+	EXPECT_TRUE(strstr(r.err, "the guest never started rapido-init") !=
+		    NULL) run_dump(&r);
+	run_free(&r);
+
+	/* a kernel that panics before init is the kernel's failure */
+	ASSERT_EQ(0, fake_qemu(&self->p,
+		"con '[    0.100000] Kernel panic - not syncing: VFS: Unable to mount root fs'"));
+	ASSERT_EQ(0, VM_RUN(&r, "--qemu", self->p.qemu, "--accel", "tcg",
+			    "--quiet", "--timeout", "5"));
+	EXPECT_EQ(1, r.status) run_dump(&r);
+	run_free(&r);
+}
+
+TEST_F(vm, run_boot_mode_without_a_terminal_is_test_mode)
+{
+	char *argvf = strf("%s.argv", self->p.qemu), *text;
+	struct run r;
+
+	ASSERT_EQ(0, fake_qemu(&self->p, fake_pass));
+	/* run() gives rapido-vm /dev/null as stdin */
+	ASSERT_EQ(0, VM_RUN(&r, "--qemu", self->p.qemu, "--accel", "tcg",
+			    "--mode", "boot"));
+	EXPECT_EQ(0, r.status) run_dump(&r);
+	EXPECT_TRUE(strstr(r.err, "stdin is not a terminal") != NULL)
+		run_dump(&r);
+	text = read_text(argvf);
+	ASSERT_NE(NULL, text);
+	EXPECT_TRUE(strstr(text, " rapido.mode=test ") != NULL) TH_LOG("%s", text);
+	EXPECT_EQ(NULL, strstr(text, "-mon\n"));
+	free(text);
+	run_free(&r);
+	free(argvf);
+}
+
+/* ---- never through a symlink under DIR ---- */
+
+TEST_F(vm, run_symlinked_vm_dir_is_refused)
+{
+	char *other = strf("%s/other", self->p.tmp);
+	char *keep = strf("%s/keep.txt", other);
+	char *vm1 = strf("%s/vm1", self->p.dir);
+	char *sub = strf("%s/sub", vm1), *log = strf("%s/console.log", vm1);
+	struct run r;
+
+	ASSERT_EQ(0, fake_qemu(&self->p, fake_pass));
+	ASSERT_EQ(0, mkdir(other, 0755));
+	ASSERT_EQ(0, write_file(keep, 0644, "precious\n"));
+	ASSERT_EQ(0, mkdir(self->p.dir, 0755));
+	ASSERT_EQ(0, symlink(other, vm1));
+	ASSERT_EQ(0, VM_RUN(&r, "--qemu", self->p.qemu, "--accel", "tcg",
+			    "--vm", "1", "--quiet"));
+	EXPECT_EQ(128, r.status) run_dump(&r);
+	EXPECT_TRUE(strstr(r.err, "vm1': a symbolic link, not the directory rapido made") !=
+		    NULL) run_dump(&r);
+	EXPECT_EQ(0, access(keep, F_OK));
+	run_free(&r);
+
+	/* a directory rapido did not make inside: nothing is removed */
+	ASSERT_EQ(0, unlink(vm1));
+	ASSERT_EQ(0, mkdir(vm1, 0755));
+	ASSERT_EQ(0, mkdir(sub, 0755));
+	ASSERT_EQ(0, write_file(log, 0644, "old\n"));
+	ASSERT_EQ(0, VM_RUN(&r, "--qemu", self->p.qemu, "--accel", "tcg",
+			    "--vm", "1", "--quiet"));
+	EXPECT_EQ(128, r.status) run_dump(&r);
+	EXPECT_TRUE(strstr(r.err, "sub': a directory, not a file of rapido's") !=
+		    NULL) run_dump(&r);
+	EXPECT_EQ(0, access(log, F_OK));
+	run_free(&r);
+
+	/* once it is gone, the run cleans and passes */
+	ASSERT_EQ(0, rmdir(sub));
+	ASSERT_EQ(0, VM_RUN(&r, "--qemu", self->p.qemu, "--accel", "tcg",
+			    "--vm", "1", "--quiet"));
+	EXPECT_EQ(0, r.status) run_dump(&r);
+	run_free(&r);
+	free(log);
+	free(sub);
+	free(vm1);
+	free(keep);
+	free(other);
+}
+
+/* ---- dying with the parent ---- */
+
+/* Is @pid gone (no such process, or a zombie)? */
+static int pid_gone(pid_t pid)
+{
+	char *path = strf("/proc/%d/stat", pid), *text = read_text(path);
+	const char *p = text ? strrchr(text, ')') : NULL;
+	int gone = !p || p[2] == 'Z';
+
+	free(text);
+	free(path);
+	return gone;
+}
+
+TEST_F(vm, run_dies_with_its_parent)
+{
+	char *pidf = strf("%s.pid", self->p.qemu), *qpid = NULL;
+	pid_t parent, vm = 0;
+	int pfd[2];
+
+	ASSERT_EQ(0, fake_qemu(&self->p,
+			       "con 'rapido-init: started'; exec sleep 60"));
+	ASSERT_EQ(0, pipe(pfd));
+	/* the driver: starts rapido-vm, tells us its pid, waits */
+	parent = fork();
+	ASSERT_LE(0, parent);
+	if (!parent) {
+		pid_t child = fork();
+
+		if (!child) {
+			int nul = open("/dev/null", O_RDWR);
+
+			dup2(nul, 0);
+			dup2(nul, 1);
+			dup2(nul, 2);
+			execl(self->p.bin, self->p.bin, "--kernel",
+			      self->p.kernel, "--initrd", self->p.initrd,
+			      "--dir", self->p.dir, "--qemu", self->p.qemu,
+			      "--accel", "tcg", (char *)NULL);
+			_exit(127);
+		}
+		if (write(pfd[1], &child, sizeof(child)) != sizeof(child))
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(pfd[1]);
+	ASSERT_EQ((ssize_t)sizeof(vm), read(pfd[0], &vm, sizeof(vm)));
+	close(pfd[0]);
+	for (int i = 0; i < 100 && (!qpid || !*qpid); i++) {
+		usleep(50000);
+		free(qpid);
+		qpid = read_text(pidf);
+	}
+	ASSERT_NE(NULL, qpid);
+	ASSERT_LT(0, atoi(qpid));
+	usleep(200000);
+	ASSERT_EQ(0, kill(parent, SIGKILL));
+	ASSERT_EQ(parent, waitpid(parent, NULL, 0));
+	for (int i = 0; i < 40 && !(pid_gone(atoi(qpid)) && pid_gone(vm)); i++)
+		usleep(50000);
+	EXPECT_TRUE(pid_gone(atoi(qpid))) TH_LOG("QEMU %s outlived the driver", qpid);
+	EXPECT_TRUE(pid_gone(vm)) TH_LOG("rapido-vm %d outlived the driver", vm);
+	if (!pid_gone(vm))
+		kill(vm, SIGKILL);
+	if (!pid_gone(atoi(qpid)))
+		kill(atoi(qpid), SIGKILL);
+	free(qpid);
+	free(pidf);
 }
 
 /* ---- a real boot (RAPIDO_KTREE, busybox, QEMU) ---- */
