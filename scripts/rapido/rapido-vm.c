@@ -56,6 +56,7 @@
 #define EXIT_RAPIDO	128
 #define VM_MAX		64
 #define PROBE_MS	3000	/* KVM must show a console byte by then */
+#define KVM_SILENT_MS	30000	/* ... when asked for: then it hangs */
 #define KILL_GRACE_MS	3000	/* SIGTERM, then SIGKILL */
 #define EVENTS_SHOWN	3	/* kernel failure reports printed */
 #define EVENT_LINES	40	/* lines printed per report, at most */
@@ -189,7 +190,7 @@ struct args {
 enum run_end {
 	RUN_EXITED,		/* QEMU exited; wstatus valid */
 	RUN_TIMEOUT,		/* we killed it at the deadline */
-	RUN_SILENT,		/* KVM probe: no console byte in time */
+	RUN_SILENT,		/* KVM: no console byte in time */
 	RUN_SIGNAL,		/* we were told to stop; signo valid */
 	RUN_POWEROFF,		/* the guest powered off: we ended QEMU */
 	RUN_LOGFAIL,		/* the console log cannot be written */
@@ -207,6 +208,7 @@ struct outcome {
 	const struct run *run;
 	unsigned long timeout;
 	const char *accel;
+	unsigned long mem;
 	double secs;
 };
 
@@ -2154,11 +2156,11 @@ static ssize_t console_read(struct console_io *io)
  * Wait for QEMU to exit, for the @timeout (seconds, 0: none), for a signal
  * on @sigfd, for the guest to power off or for the console log to fail;
  * meanwhile pass the console on. With @probe, QEMU must also put a byte on
- * the console within PROBE_MS.
+ * the console within PROBE_MS, with @silent_ms (0: any time) within that.
  */
 static void qemu_wait(struct console_io *io, pid_t pid, int pidfd, int sigfd,
-		      unsigned long timeout, bool probe, struct run *r,
-		      struct control *ctl)
+		      unsigned long timeout, bool probe, int silent_ms,
+		      struct run *r, struct control *ctl)
 {
 	double t0 = now(), deadline = timeout ? t0 + timeout : 0;
 
@@ -2178,7 +2180,8 @@ static void qemu_wait(struct console_io *io, pid_t pid, int pidfd, int sigfd,
 			ms = (int)((deadline - t) * 1000) + 1;
 		else if (deadline)
 			ms = 0;
-		if (probe && (ms < 0 || ms > 20))
+		if ((probe || (silent_ms && !io->judge->bytes)) &&
+		    (ms < 0 || ms > 20))
 			ms = 20;
 		n = poll(p, 5, ms);
 		if (n > 0 && p[2].revents)
@@ -2210,6 +2213,9 @@ static void qemu_wait(struct console_io *io, pid_t pid, int pidfd, int sigfd,
 		} else if (io->judge->poweroff) {
 			r->end = RUN_POWEROFF;
 		} else if (probe && now() - t0 >= PROBE_MS / 1000.0) {
+			r->end = RUN_SILENT;
+		} else if (silent_ms && !io->judge->bytes &&
+			   now() - t0 >= silent_ms / 1000.0) {
 			r->end = RUN_SILENT;
 		} else if (deadline && now() >= deadline) {
 			r->end = RUN_TIMEOUT;
@@ -2386,12 +2392,19 @@ static int judge(const char *vmdir, struct judge *j, const struct outcome *out,
 	print_reports(j, cpath);
 	if (!result && !j->events)
 		print_tail(j, cpath);
-	if (env && !j->bytes)
-		set_reason(&v, "the guest printed nothing on the console: the kernel did not start%s%s",
-			   out ? " under " : "", out ? out->accel : "");
+	if (env && r && r->end == RUN_SILENT)
+		set_reason(&v, "the guest printed nothing on the console in %d s under %s: it hangs there on this host (use --accel tcg or auto)",
+			   KVM_SILENT_MS / 1000, out->accel);
+	else if (env && !j->bytes && out)
+		set_reason(&v, "the guest printed nothing on the console: the kernel did not start (%s, --mem %lu MiB)",
+			   out->accel, out->mem);
+	else if (env && !j->bytes)
+		set_reason(&v, "the guest printed nothing on the console: the kernel did not start");
+	else if (env && out)
+		set_reason(&v, "the guest never started rapido-init: the kernel stopped before running /init (%s, --mem %lu MiB)",
+			   out->accel, out->mem);
 	else if (env)
-		set_reason(&v, "the guest never started rapido-init: the kernel stopped before running /init%s",
-			   out ? " (too little --mem for the image?)" : "");
+		set_reason(&v, "the guest never started rapido-init: the kernel stopped before running /init");
 	if (j->events)
 		set_reason(&v, "kernel: %s", j->first);
 	if (failed)
@@ -2550,7 +2563,9 @@ static int run_vm(const struct opts *o, struct vm *vm, double t0)
 			ret = EXIT_RAPIDO;
 			goto out;
 		}
-		qemu_wait(&io, pid, pidfd, sigfd, out.timeout, probe, &r, &ctl);
+		qemu_wait(&io, pid, pidfd, sigfd, out.timeout, probe,
+			  !probe && !strcmp(accel, "kvm") ? KVM_SILENT_MS : 0,
+			  &r, &ctl);
 		judge_finish(&j);
 		if (io.fd >= 0)
 			close(io.fd);
@@ -2617,6 +2632,7 @@ static int run_vm(const struct opts *o, struct vm *vm, double t0)
 	out.run = &r;
 	out.secs = now() - t0;
 	out.accel = accel;
+	out.mem = o->mem;
 	ret = run_verdict(o, vm, &j, &out, logerr);
 out:
 	close(sigfd);

@@ -1062,7 +1062,7 @@ TEST_F(vm, run_guest_without_init_is_128)
 	ASSERT_EQ(0, VM_RUN(&r, "--qemu", self->p.qemu, "--accel", "kvm",
 			    "--quiet", "--timeout", "1"));
 	EXPECT_EQ(128, r.status) run_dump(&r);
-	EXPECT_TRUE(strstr(r.err, "the guest printed nothing on the console: the kernel did not start under kvm")
+	EXPECT_TRUE(strstr(r.err, "the guest printed nothing on the console: the kernel did not start (kvm, --mem 512 MiB)")
 		    != NULL) run_dump(&r);
 	run_free(&r);
 
