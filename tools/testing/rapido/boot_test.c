@@ -10,6 +10,7 @@
  * RAPIDO_KTREE_O, RAPIDO_OBJTREE_O: the same, built with O=.
  * Set up by tools/testing/rapido/run_tests.
  */
+#include <dirent.h>
 #include <pty.h>
 #include <sys/select.h>
 
@@ -164,6 +165,160 @@ TEST_F_TIMEOUT(boot, lkdtm_warn_fails, BOOT_TIMEOUT)
 	EXPECT_EQ(1, r.status) run_dump(&r);
 	EXPECT_TRUE(both_have(&r, "WARNING:")) run_dump(&r);
 	run_free(&r);
+}
+
+/* A guest power-off ends the run at once, as a failure that says so. */
+TEST_F_TIMEOUT(boot, poweroff_ends_the_run_at_once, BOOT_TIMEOUT)
+{
+	struct run r;
+
+	ASSERT_EQ(0, rapido_test(&r, self->ktree,
+				 "X=echo o > /proc/sysrq-trigger; sleep 600",
+				 "TIMEOUT=200"));
+	EXPECT_EQ(1, r.status) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "reboot: Power down")) run_dump(&r);
+	EXPECT_TRUE(both_have(&r,
+		"FAIL: the guest powered off before reporting a result"))
+		run_dump(&r);
+	/* not the 200 s timeout: the up-to-date check, the cut and a boot */
+	EXPECT_GT(90, r.secs) run_dump(&r);
+	run_free(&r);
+}
+
+/* Only the kernel's own report formats fail a run. */
+TEST_F_TIMEOUT(boot, user_space_warning_lines_pass, BOOT_TIMEOUT)
+{
+	struct run r;
+
+	ASSERT_EQ(0, rapido_test(&r, self->ktree,
+		"X=echo 'WARNING: this line comes from user space'; "
+		"echo 'BUG: neither does this one'; "
+		"echo 'WARNING: nor this, through /dev/kmsg' > /dev/kmsg",
+		NULL));
+	EXPECT_EQ(0, r.status) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "WARNING: this line comes from user space"))
+		run_dump(&r);
+	run_free(&r);
+}
+
+/* A guest that cannot get to /init is not a test result: 128. */
+TEST_F_TIMEOUT(boot, mem_16_is_128, BOOT_TIMEOUT)
+{
+	struct run r;
+
+	ASSERT_EQ(0, rapido_test(&r, self->ktree, "MEM=16", NULL));
+	EXPECT_EQ(128, r.status) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "rapido or the host failed")) run_dump(&r);
+	run_free(&r);
+}
+
+/* rapido-boot with no terminal: no shell to give, a batch run instead. */
+TEST_F_TIMEOUT(boot, boot_without_a_terminal_runs_as_test, BOOT_TIMEOUT)
+{
+	char *const argv[] = { "make", "-s", "rapido-boot", "PROFILE=simple",
+			       NULL };
+	struct run r;
+
+	/* run_in() gives it /dev/null as stdin */
+	ASSERT_EQ(0, run_in(&r, self->ktree, argv));
+	EXPECT_EQ(0, r.status) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "stdin is not a terminal")) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "PASS")) run_dump(&r);
+	EXPECT_GT(120, r.secs) run_dump(&r);
+	run_free(&r);
+}
+
+/* Is @pid gone (no such process, or a zombie)? */
+static int pid_gone(pid_t pid)
+{
+	char *path = strf("/proc/%d/stat", pid), *text = read_text(path);
+	const char *p = text ? strrchr(text, ')') : NULL;
+	int gone = !p || p[2] == 'Z';
+
+	free(text);
+	free(path);
+	return gone;
+}
+
+/* The pid of a process whose command line holds @a and @b, or 0. */
+static pid_t find_process(const char *a, const char *b)
+{
+	struct dirent *de;
+	pid_t found = 0;
+	DIR *d = opendir("/proc");
+
+	while (d && !found && (de = readdir(d))) {
+		char *path, *cmd;
+		size_t len;
+
+		if (!atoi(de->d_name))
+			continue;
+		path = strf("/proc/%s/cmdline", de->d_name);
+		cmd = read_text_len(path, &len);
+		for (size_t i = 0; cmd && i + 1 < len; i++)
+			if (!cmd[i])
+				cmd[i] = ' ';
+		if (cmd && strstr(cmd, a) && strstr(cmd, b))
+			found = atoi(de->d_name);
+		free(cmd);
+		free(path);
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+/*
+ * kill -9 of the batch runner (the bash driver that started rapido-vm):
+ * rapido-vm and QEMU go with it.
+ */
+TEST_F_TIMEOUT(boot, killed_runner_takes_the_vm_along, BOOT_TIMEOUT)
+{
+	char *log = strf("%s/.rapido/test-killed-runner.log", self->ktree);
+	char *dir = strf("%s/.rapido", self->ktree), *out = NULL;
+	pid_t runner, qemu = 0, vm = 0;
+
+	runner = fork();
+	ASSERT_LE(0, runner);
+	if (!runner) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int nul = open("/dev/null", O_RDONLY);
+
+		if (fd < 0 || nul < 0 || chdir(self->ktree))
+			_exit(127);
+		dup2(nul, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execl("scripts/rapido/rapido-test", "rapido-test",
+		      "PROFILE=simple", "X=sleep 600", "TIMEOUT=300",
+		      (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 1200 && !(out && strstr(out, "modules ok")); i++) {
+		usleep(100000);
+		free(out);
+		out = read_text(log);
+	}
+	ASSERT_NE(NULL, strstr(out ? out : "", "modules ok"))
+		TH_LOG("the guest did not start:\n%s", out);
+	qemu = find_process("qemu-system", dir);
+	vm = find_process("rapido-vm", dir);
+	ASSERT_LT(0, qemu);
+	ASSERT_LT(0, vm);
+	ASSERT_EQ(0, kill(runner, SIGKILL));
+	ASSERT_EQ(runner, waitpid(runner, NULL, 0));
+	for (int i = 0; i < 40 && !(pid_gone(qemu) && pid_gone(vm)); i++)
+		usleep(50000);
+	EXPECT_TRUE(pid_gone(qemu)) TH_LOG("QEMU %d outlived the runner by 2 s", qemu);
+	EXPECT_TRUE(pid_gone(vm)) TH_LOG("rapido-vm %d outlived the runner by 2 s", vm);
+	if (!pid_gone(vm))
+		kill(vm, SIGKILL);
+	if (!pid_gone(qemu))
+		kill(qemu, SIGKILL);
+	unlink(log);
+	free(out);
+	free(dir);
+	free(log);
 }
 
 TEST_F_TIMEOUT(boot, timeout_fails_in_time, BOOT_TIMEOUT)

@@ -272,6 +272,30 @@ TEST_F_TIMEOUT(init, autorun_pass, 90)
 			       "rapido-init: autorun exited with status 0"));
 }
 
+/*
+ * "rapido-init: started" is init's first console line, before any
+ * stage's output: rapido-vm tells by it that the guest got to user space.
+ */
+TEST_F_TIMEOUT(init, announces_itself_first, 90)
+{
+	struct bed *b = &self->b;
+	const char *started, *first;
+
+	if (b->missing)
+		SKIP(return, "%s", b->missing);
+	ASSERT_EQ(0, img_file(b, "/rapido/autorun", 0755,
+			      "#!/bin/sh\necho AUTORUN-RAN\nexit 0\n"));
+	boot(_metadata, b, APPEND_TEST, true);
+	EXPECT_STREQ("autorun 0\nresult 0\n", b->status);
+	started = strstr(b->console, "\nrapido-init: started\r\n");
+	if (!started)
+		started = strstr(b->console, "\nrapido-init: started\n");
+	first = strstr(b->console, "rapido-init: ");
+	ASSERT_NE(NULL, started) TH_LOG("console:\n%s", b->console);
+	EXPECT_EQ(started + 1, first) TH_LOG("console:\n%s", b->console);
+	EXPECT_LT(started, strstr(b->console, "AUTORUN-RAN"));
+}
+
 TEST_F_TIMEOUT(init, autorun_fail_stops, 90)
 {
 	struct bed *b = &self->b;
