@@ -240,27 +240,32 @@ static int pid_gone(pid_t pid)
 	return gone;
 }
 
-/* The pid of a process whose command line holds @a and @b, or 0. */
-static pid_t find_process(const char *a, const char *b)
+/*
+ * The pid of a child of @parent named @comm (any name: NULL), or 0. By
+ * parentage only: other runs may use the same paths.
+ */
+static pid_t child_of(pid_t parent, const char *comm)
 {
 	struct dirent *de;
 	pid_t found = 0;
 	DIR *d = opendir("/proc");
 
 	while (d && !found && (de = readdir(d))) {
-		char *path, *cmd;
-		size_t len;
+		char *path, *stat;
+		const char *p;
 
 		if (!atoi(de->d_name))
 			continue;
-		path = strf("/proc/%s/cmdline", de->d_name);
-		cmd = read_text_len(path, &len);
-		for (size_t i = 0; cmd && i + 1 < len; i++)
-			if (!cmd[i])
-				cmd[i] = ' ';
-		if (cmd && strstr(cmd, a) && strstr(cmd, b))
+		path = strf("/proc/%s/stat", de->d_name);
+		stat = read_text(path);
+		/* "pid (comm) state ppid ..." */
+		p = stat ? strrchr(stat, ')') : NULL;
+		if (p && atoi(p + 4) == parent &&
+		    (!comm || (!strncmp(strchr(stat, '(') + 1, comm,
+					 strlen(comm)) &&
+			       strchr(stat, '(')[1 + strlen(comm)] == ')')))
 			found = atoi(de->d_name);
-		free(cmd);
+		free(stat);
 		free(path);
 	}
 	if (d)
@@ -275,7 +280,7 @@ static pid_t find_process(const char *a, const char *b)
 TEST_F_TIMEOUT(boot, killed_runner_takes_the_vm_along, BOOT_TIMEOUT)
 {
 	char *log = strf("%s/.rapido/test-killed-runner.log", self->ktree);
-	char *dir = strf("%s/.rapido", self->ktree), *out = NULL;
+	char *out = NULL;
 	pid_t runner, qemu = 0, vm = 0;
 
 	runner = fork();
@@ -301,10 +306,11 @@ TEST_F_TIMEOUT(boot, killed_runner_takes_the_vm_along, BOOT_TIMEOUT)
 	}
 	ASSERT_NE(NULL, strstr(out ? out : "", "modules ok"))
 		TH_LOG("the guest did not start:\n%s", out);
-	qemu = find_process("qemu-system", dir);
-	vm = find_process("rapido-vm", dir);
-	ASSERT_LT(0, qemu);
+	/* the runner is the driver (rapido-test execs it) */
+	vm = child_of(runner, "rapido-vm");
 	ASSERT_LT(0, vm);
+	qemu = child_of(vm, NULL);
+	ASSERT_LT(0, qemu);
 	ASSERT_EQ(0, kill(runner, SIGKILL));
 	ASSERT_EQ(runner, waitpid(runner, NULL, 0));
 	for (int i = 0; i < 40 && !(pid_gone(qemu) && pid_gone(vm)); i++)
@@ -317,7 +323,6 @@ TEST_F_TIMEOUT(boot, killed_runner_takes_the_vm_along, BOOT_TIMEOUT)
 		kill(qemu, SIGKILL);
 	unlink(log);
 	free(out);
-	free(dir);
 	free(log);
 }
 
