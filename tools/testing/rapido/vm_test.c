@@ -861,12 +861,12 @@ static const struct {
 	const char *log;
 	const char *reason;
 } consoles[] = {
-	{ "clean.log", NULL },
+	{ "6.1-clean.log", NULL },
 	{ "user-space.log", NULL },
-	{ "panic.log", "kernel: Kernel panic - not syncing: sysrq triggered crash" },
-	{ "warn.log", "kernel: WARNING: CPU: 0 PID: 72 at drivers/misc/lkdtm/bugs.c:97 lkdtm_WARNING+0xd/0x20 [lkdtm]" },
-	{ "bug.log", "kernel: kernel BUG at drivers/misc/lkdtm/bugs.c:76!" },
-	{ "oops-null.log", "kernel: BUG: kernel NULL pointer dereference, address: 0000000000000000" },
+	{ "6.1-sysrq-panic.log", "kernel: Kernel panic - not syncing: sysrq triggered crash" },
+	{ "6.1-lkdtm-warning.log", "kernel: WARNING: CPU: 0 PID: 34 at drivers/misc/lkdtm/bugs.c:85 lkdtm_WARNING+0x8/0xb [lkdtm]" },
+	{ "6.1-lkdtm-bug.log", "kernel: kernel BUG at drivers/misc/lkdtm/bugs.c:78!" },
+	{ "6.1-lkdtm-exception.log", "kernel: BUG: kernel NULL pointer dereference, address: 0000000000000000" },
 	{ "gpf-6.12.log", "kernel: Oops: general protection fault, probably for non-canonical address 0xdffffc0000000001: 0000 [#1] PREEMPT SMP KASAN NOPTI" },
 	{ "hung-task.log", "kernel: INFO: task kworker/u4:1:45 blocked for more than 122 seconds." },
 	{ "soft-lockup.log", "kernel: watchdog: BUG: soft lockup - CPU#0 stuck for 26s! [sh:72]" },
