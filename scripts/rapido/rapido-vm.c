@@ -9,8 +9,16 @@
  * The guest reports "<stage> <code>" lines and a final "result <code>" on
  * the virtio-serial port rapido.status (host side: DIR/vm<N>/status); the
  * kernel's own failure reports (panic, oops, BUG, WARN, KASAN, ...) are
- * found on the serial console (DIR/vm<N>/console.log). Both must be clean
- * for a pass.
+ * found on the serial console, which QEMU writes to its stdout, a pipe:
+ * rapido-vm judges it line by line as it streams, passes it on to the
+ * terminal and keeps it in DIR/vm<N>/console.log (capped by --log-limit;
+ * a log that cannot be written stops the run, exit 128). Both must be
+ * clean for a pass. The kernel's power-off line ends QEMU at once (microvm
+ * has no power-off device); a guest that never started rapido-init is
+ * exit 128, not a test result.
+ *
+ * rapido-vm dies with its parent (PR_SET_PDEATHSIG), QEMU with rapido-vm;
+ * nothing under DIR is opened through a symlink.
  *
  * With --control the guest may also ask for QMP commands on a second port,
  * rapido.control (host side: a unix socket DIR/vm<N>/control.sock that
