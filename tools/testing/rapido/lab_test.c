@@ -524,9 +524,9 @@ TEST_F_TIMEOUT(lab, ceph_up_reuse_external_down, 600)
 	free(conf);
 
 	/*
-	 * From inside the lab. The mgr makes a pool of its own
-	 * (device_health_metrics) a moment after it starts, whose PG may
-	 * just be peering: allow it a few seconds.
+	 * From inside the lab. ceph up saw every PG active+clean; the mgr
+	 * reports states once a second, so a state it saw a moment before
+	 * may still show: allow a few seconds.
 	 */
 	for (int i = 0; i < 50 && !clean; i++) {
 		ASSERT_EQ(0, svc(&r, self->tree, NULL, "lab", "exec", "ceph",
