@@ -87,7 +87,10 @@ is_uint "$lab_prefix" && [ "$lab_prefix" -ge 8 ] && [ "$lab_prefix" -le 24 ] ||
 	die "LAB_NET='$lab_net': the prefix must be /8 to /24 (VM N gets host part 100+N)"
 lab_ip=$(((o1 << 24) | (o2 << 16) | (o3 << 8) | o4))
 lab_mask=$(((0xffffffff << (32 - lab_prefix)) & 0xffffffff))
-unset o o1 o2 o3 o4 extra
+host_part=$((lab_ip & ~lab_mask & 0xffffffff))
+[ "$host_part" -ge 1 ] && [ "$host_part" -le 100 ] ||
+	die "LAB_NET='$lab_net': the host part of the bridge's address must be 1 to 100 (VMs take 101 and up)"
+unset o o1 o2 o3 o4 extra host_part
 
 ip4() {
 	echo "$((($1 >> 24) & 255)).$((($1 >> 16) & 255)).$((($1 >> 8) & 255)).$(($1 & 255))"
