@@ -88,8 +88,10 @@ is_uint "$lab_prefix" && [ "$lab_prefix" -ge 8 ] && [ "$lab_prefix" -le 24 ] ||
 lab_ip=$(((o1 << 24) | (o2 << 16) | (o3 << 8) | o4))
 lab_mask=$(((0xffffffff << (32 - lab_prefix)) & 0xffffffff))
 host_part=$((lab_ip & ~lab_mask & 0xffffffff))
-[ "$host_part" -ge 1 ] && [ "$host_part" -le 100 ] ||
-	die "LAB_NET='$lab_net': the host part of the bridge's address must be 1 to 100 (VMs take 101 and up)"
+[ "$host_part" -ge 1 ] && [ "$host_part" -lt $((~lab_mask & 0xffffffff)) ] ||
+	die "LAB_NET='$lab_net': wants a host's address, not the network's or its broadcast"
+[ "$host_part" -le 100 ] || [ "$host_part" -ge 200 ] ||
+	die "LAB_NET='$lab_net': host parts 101-199 are the VMs'"
 unset o o1 o2 o3 o4 extra host_part
 
 ip4() {
