@@ -378,6 +378,53 @@ TEST_F(lab, two_labs_at_once)
 	run_free(&r);
 }
 
+/* LAB_NET: from .rapido.config, the environment over it, bad ones refused */
+TEST_F(lab, lab_net_setting)
+{
+	static const char *const bad[] = {
+		"192.168.155.1", "192.168.155.1/25", "192.168.155.0/24",
+		"192.168.155.255/24", "192.168.155.101/24", "300.1.1.1/24",
+	};
+	char *cfg = strf("%s/.rapido.config", self->tree);
+	char *const env[] = { "LAB_NET=10.78.0.1/16", NULL };
+	struct run r;
+
+	ASSERT_EQ(0, write_file(cfg, 0644,
+				"CONFIG_RAPIDO_LAB_NET=\"10.77.0.1/24\"\n"));
+	ASSERT_EQ(0, svc(&r, self->tree, NULL, "lab", "up", NULL));
+	ASSERT_EQ(0, r.status) run_dump(&r);
+	run_free(&r);
+	ASSERT_EQ(0, svc(&r, self->tree, NULL, "lab", "exec", "ip", "-o",
+			 "-4", "addr", "show", "rbr0", NULL));
+	EXPECT_NE(NULL, strstr(r.out, " 10.77.0.1/24 ")) run_dump(&r);
+	run_free(&r);
+	ASSERT_EQ(0, svc(&r, self->tree, NULL, "lab", "vm-env", "2", NULL));
+	EXPECT_NE(NULL, strstr(r.out, "RAPIDO_VM_ADDR='10.77.0.102'\n")) run_dump(&r);
+	EXPECT_NE(NULL, strstr(r.out, "RAPIDO_VM_MAC='52:54:00:72:61:02'\n")) run_dump(&r);
+	run_free(&r);
+	ASSERT_EQ(0, svc(&r, self->tree, env, "lab", "up", NULL));
+	ASSERT_EQ(0, r.status) run_dump(&r);
+	run_free(&r);
+	ASSERT_EQ(0, svc(&r, self->tree, NULL, "lab", "exec", "ip", "-o",
+			 "-4", "addr", "show", "rbr0", NULL));
+	EXPECT_NE(NULL, strstr(r.out, " 10.78.0.1/16 ")) run_dump(&r);
+	EXPECT_EQ(NULL, strstr(r.out, "10.77.")) run_dump(&r);
+	run_free(&r);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		char *bad_env[2], *quoted = strf("LAB_NET='%s'", bad[i]);
+
+		bad_env[0] = strf("LAB_NET=%s", bad[i]);
+		bad_env[1] = NULL;
+		ASSERT_EQ(0, svc(&r, self->tree, bad_env, "lab", "up", NULL));
+		EXPECT_EQ(128, r.status) run_dump(&r);
+		EXPECT_NE(NULL, strstr(r.err, quoted)) run_dump(&r);
+		run_free(&r);
+		free(bad_env[0]);
+		free(quoted);
+	}
+	free(cfg);
+}
+
 /*
  * A lab up killed (SIGKILL) at any point, and the name a namespace leaves
  * behind when the mount namespace that held it is gone (an empty
