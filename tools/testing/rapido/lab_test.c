@@ -698,6 +698,62 @@ TEST_F_TIMEOUT(lab, ceph_up_reuse_external_down, 600)
 }
 
 /*
+ * A ceph up stopped half way: by SIGTERM (an interrupt) it kills what it
+ * started; by SIGKILL its daemons stay, and the next up starts afresh.
+ */
+TEST_F_TIMEOUT(lab, ceph_interrupted_up, 300)
+{
+	const char *src = getenv("RAPIDO_SRC");
+	char *prog = strf("%s/tools/testing/rapido/services/ceph", src);
+	char *monpid = strf("%s/.rapido/lab/ceph/run/mon.a.pid", self->tree);
+	char *pids;
+	struct run r;
+
+	if (!have_ceph())
+		SKIP(return, "Debian's ceph packages are not installed (scripts/rapido/quickstart installs them)");
+	for (int sig = 0; sig < 2; sig++) {
+		pid_t pid;
+		int st;
+
+		unlink(monpid);	/* the last round's */
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (pid == 0) {
+			int nul = open("/dev/null", O_WRONLY);
+
+			dup2(nul, 1);
+			dup2(nul, 2);
+			setenv("RAPIDO_OBJTREE", self->tree, 1);
+			execl(prog, prog, "up", NULL);
+			_exit(127);
+		}
+		/* until the monitor daemon runs (its pid file), at most 30 s */
+		for (int i = 0; i < 300 && access(monpid, F_OK); i++)
+			usleep(100000);
+		kill(pid, sig ? SIGKILL : SIGTERM);
+		ASSERT_EQ(pid, waitpid(pid, &st, 0));
+		pids = ceph_pids(self->netns);
+		if (sig == 0) {
+			EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 128);
+			EXPECT_STREQ("", pids);
+		} else {
+			EXPECT_STRNE("", pids);
+		}
+		free(pids);
+	}
+	ASSERT_EQ(0, svc(&r, self->tree, NULL, "ceph", "up", NULL));
+	EXPECT_EQ(0, r.status) run_dump(&r);
+	EXPECT_NE(NULL, strstr(r.out, "restarting")) run_dump(&r);
+	EXPECT_NE(NULL, strstr(r.out, "active+clean in ")) run_dump(&r);
+	run_free(&r);
+	pids = ceph_pids(self->netns);
+	EXPECT_EQ(6, count_words(pids)) fprintf(stderr, "pids: %s\n", pids);
+	free(pids);
+	free(prog);
+	free(monpid);
+}
+
+/*
  * A missing package: simulated by a PATH of symlinks to every program of
  * /usr/bin and /usr/sbin but ceph-osd (Debian merges /bin and /sbin into
  * them): exit 128 naming the package and the apt-get line, no lab made.
