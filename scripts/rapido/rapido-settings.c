@@ -352,7 +352,7 @@ static void suggest_add(struct suggest *s, const char *cand)
 	size_t d = distance(s->name, cand);
 	size_t len = strlen(s->name);
 
-	if (d == 0 || d > 2 || d * 3 > len + 1)
+	if (!strcmp(s->name, cand) || d > 2 || d * 3 > len + 1)
 		return;
 	if (!s->best || d < s->dist) {
 		s->best = cand;
