@@ -967,12 +967,13 @@ static void check_names(struct state *st, const char *vars)
 				      "a profile's settings" :
 				      ".rapido.config: make rapido-menuconfig");
 			else
-				error("%s: unknown variable '%s'%s (known: %s%s%s%s%s)",
+				error("%s: unknown variable '%s'%s (known: %s%s%s%s%s%s)",
 				      pass ? "make's command line" : "command line",
 				      v[i], dym, known,
 				      pv.n ? "; and for profile " : "",
 				      pv.n ? st->profile_name : "",
-				      pv.n ? ": " : "", pv.n ? vars : "");
+				      pv.n ? ": " : "", pv.n ? vars : "",
+				      pass ? "; and make's and kbuild's" : "");
 			free(known);
 			free(dym);
 		}
