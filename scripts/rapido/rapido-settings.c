@@ -783,7 +783,7 @@ static void make_cmdline_names(struct state *st)
 			p++;
 		}
 		n = strcspn(w, ":+?!=");
-		if (n && w + n < p && isupper((unsigned char)*w)) {
+		if (w + n < p && is_name(w, n)) {
 			st->make_names = xrealloc(st->make_names,
 				(st->n_make + 1) * sizeof(char *));
 			st->make_names[st->n_make++] = xstrndup(w, n);
@@ -794,10 +794,14 @@ static void make_cmdline_names(struct state *st)
 }
 
 /*
- * kbuild's variables, from the tree: the top Makefile's $(NAME) and
- * ${NAME} references, `origin NAME`, its NAME = assignments and its
- * help's `make NAME=`, and the headings of Documentation/kbuild/kbuild.rst
- * and kconfig.rst (KCFLAGS, KBUILD_OUTPUT, KCONFIG_CONFIG, ...).
+ * kbuild's variables, from the tree (read only when a name on make's
+ * command line is not rapido's, the profile's or make's): what the top
+ * Makefile, arch/x86/Makefile, scripts/Makefile.*, scripts/Kbuild.include
+ * and scripts/setlocalversion read or assign, the headings of
+ * Documentation/kbuild/kbuild.rst and kconfig.rst (KCFLAGS, KBUILD_OUTPUT,
+ * KCONFIG_CONFIG, ...) and the NAME= of the make command lines in
+ * Documentation/kbuild/ (make LLVM=1 LLVM_IAS=0). A hand list would age:
+ * each kernel release adds some (KRUSTFLAGS, KBUILD_EXTRA_WARN, ...).
  */
 struct names {
 	char **v;
@@ -835,65 +839,138 @@ static size_t name_len(const char *s)
 	return n;
 }
 
+/* The NAME at @s if it is a whole word (followed by none of A-Z0-9_). */
+static void add_word(struct names *ns, const char *s)
+{
+	names_add(ns, s, name_len(s));
+}
+
+/*
+ * A makefile (or a shell script): $(NAME), ${NAME}, `origin NAME`,
+ * `ifdef NAME`, NAME = ... at the start of a line.
+ */
+static void scan_makefile(const char *path, struct names *ns)
+{
+	static const char *const before[] = {
+		"$(", "${", "origin ", "ifdef ", "ifndef ",
+	};
+	size_t len;
+	char *buf = slurp(path, &len), *p;
+
+	for (p = buf; p && *p; p++) {
+		bool bol = p == buf || p[-1] == '\n';
+		size_t n;
+
+		for (size_t i = 0; i < ARRAY_SIZE(before); i++)
+			if (!strncmp(p, before[i], strlen(before[i])))
+				add_word(ns, p + strlen(before[i]));
+		if (!bol || !isupper((unsigned char)*p))
+			continue;
+		n = name_len(p);
+		for (const char *q = p + n; *q; q++) {
+			if (*q == ' ' || *q == '\t')
+				continue;
+			if (*q == '=' || (strchr(":?+!", *q) && q[1] == '=') ||
+			    !strncmp(q, "::=", 3))
+				names_add(ns, p, n);
+			break;
+		}
+	}
+	free(buf);
+}
+
+/*
+ * Documentation: the NAME= words of lines that run make ("make LLVM=1
+ * LLVM_IAS=0"), and, with @headings, headings that are NAMEs ("KCFLAGS",
+ * "KBUILD_BUILD_USER, KBUILD_BUILD_HOST", underlined by - or =).
+ */
+static void scan_doc(const char *path, struct names *ns, bool headings)
+{
+	size_t len;
+	char *buf = slurp(path, &len), *line, *prev = NULL, *next;
+
+	for (line = buf; line && *line; prev = line, line = next) {
+		char *eol = strchr(line, '\n'), *w;
+
+		next = eol ? eol + 1 : line + strlen(line);
+		if (eol)
+			*eol = '\0';
+		if (headings && prev && (*line == '-' || *line == '=') &&
+		    line[1] == *line) {
+			for (w = strtok(prev, ", "); w; w = strtok(NULL, ", "))
+				if (is_name(w, strlen(w)))
+					names_add(ns, w, strlen(w));
+		}
+		w = strstr(line, "make ");
+		while (w && (w = strpbrk(w, " \t"))) {
+			size_t n;
+
+			w += strspn(w, " \t");
+			n = name_len(w);
+			if (n && w[n] == '=')
+				names_add(ns, w, n);
+		}
+	}
+	free(buf);
+}
+
+/* The files of @dir whose names start with @prefix and end with @suffix. */
+static void scan_dir(const char *srctree, const char *dir, const char *prefix,
+		     const char *suffix, struct names *ns)
+{
+	char *path = xasprintf("%s/%s", srctree, dir);
+	DIR *d = opendir(path);
+	struct dirent *de;
+
+	while (d && (de = readdir(d))) {
+		size_t l = strlen(de->d_name), sl = strlen(suffix);
+		char *f;
+
+		if (strncmp(de->d_name, prefix, strlen(prefix)) || l < sl ||
+		    strcmp(de->d_name + l - sl, suffix))
+			continue;
+		f = xasprintf("%s/%s", path, de->d_name);
+		if (*suffix)
+			scan_doc(f, ns, false);
+		else
+			scan_makefile(f, ns);
+		free(f);
+	}
+	if (d)
+		closedir(d);
+	free(path);
+}
+
 static void kbuild_names(const char *srctree, struct names *ns)
 {
+	static const char *const makefiles[] = {
+		"Makefile", "arch/x86/Makefile", "scripts/Kbuild.include",
+		"scripts/setlocalversion",
+	};
 	static const char *const docs[] = {
 		"Documentation/kbuild/kbuild.rst",
 		"Documentation/kbuild/kconfig.rst",
 	};
-	char *path = xasprintf("%s/Makefile", srctree), *buf, *p;
-	size_t len;
+	char *path = xasprintf("%s/Makefile", srctree);
 
-	buf = slurp(path, &len);
-	if (!buf)
+	if (access(path, R_OK))
 		error("cannot read '%s' for kbuild's variables: %s", path,
 		      strerror(errno));
-	for (p = buf; p && *p; p++) {
-		bool bol = p == buf || p[-1] == '\n';
-
-		if ((*p == '$' && (p[1] == '(' || p[1] == '{')) ||
-		    !strncmp(p, "origin ", 7) || !strncmp(p, "make ", 5)) {
-			const char *s = p + (*p == '$' ? 2 :
-					     *p == 'o' ? 7 : 5);
-			size_t n = name_len(s);
-
-			if (*p != 'm' || s[n] == '=')
-				names_add(ns, s, n);
-		} else if (bol && isupper((unsigned char)*p)) {
-			size_t n = name_len(p);
-			const char *s = p + n;
-
-			while (*s == ' ' || *s == '\t')
-				s++;
-			if (*s == '=' || (strchr(":?+", *s) && s[1] == '=') ||
-			    (*s == ':' && s[1] == ':' && s[2] == '='))
-				names_add(ns, p, n);
-		}
-	}
-	free(buf);
 	free(path);
-	for (size_t i = 0; i < ARRAY_SIZE(docs); i++) {
-		char *prev = NULL;
-
-		path = xasprintf("%s/%s", srctree, docs[i]);
-		buf = slurp(path, &len);
+	for (size_t i = 0; i < ARRAY_SIZE(makefiles); i++) {
+		path = xasprintf("%s/%s", srctree, makefiles[i]);
+		scan_makefile(path, ns);
+		/* the help's "make W=n   [targets] ..." */
+		scan_doc(path, ns, false);
 		free(path);
-		/* a heading: a line underlined by a line of '-' or '=' */
-		for (p = buf; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : p + strlen(p)) {
-			if (prev && (*p == '-' || *p == '=') && p[1] == *p) {
-				for (char *w = prev; *w && *w != '\n';) {
-					size_t n = name_len(w);
-
-					names_add(ns, w, n);
-					w += n ? n : 1;
-					while (*w == ',' || *w == ' ')
-						w++;
-				}
-			}
-			prev = p;
-		}
-		free(buf);
 	}
+	scan_dir(srctree, "scripts", "Makefile.", "", ns);
+	for (size_t i = 0; i < ARRAY_SIZE(docs); i++) {
+		path = xasprintf("%s/%s", srctree, docs[i]);
+		scan_doc(path, ns, true);
+		free(path);
+	}
+	scan_dir(srctree, "Documentation/kbuild", "", ".rst", ns);
 }
 
 static bool in_list(char *const *v, int n, const char *name)

@@ -95,8 +95,8 @@ static void tree_setup(struct __test_metadata *_metadata, struct tree *self)
 	self->bin = strdup(rapido_bin("rapido-settings"));
 	ASSERT_NE(NULL, mkdtemp(tmpl));
 	self->dir = strdup(tmpl);
-	p = strf("mkdir -p %s/%s/p %s/%s/other %s/Documentation/kbuild",
-		 self->dir, PROFILES, self->dir, PROFILES, self->dir);
+	p = strf("mkdir -p %s/%s/p %s/%s/other %s/Documentation/kbuild %s/scripts",
+		 self->dir, PROFILES, self->dir, PROFILES, self->dir, self->dir);
 	ASSERT_EQ(0, system(p));
 	free(p);
 	put(_metadata, self->dir, PROFILES "/p/manifest", "");
@@ -105,6 +105,10 @@ static void tree_setup(struct __test_metadata *_metadata, struct tree *self)
 	put(_metadata, self->dir, "Makefile", kbuild_makefile);
 	put(_metadata, self->dir, "Documentation/kbuild/kbuild.rst",
 	    kbuild_rst);
+	put(_metadata, self->dir, "Documentation/kbuild/llvm.rst",
+	    "\tmake LLVM=1 LLVM_IAS=0\n");
+	put(_metadata, self->dir, "scripts/Makefile.extrawarn",
+	    "ifneq ($(findstring 1, $(KBUILD_EXTRA_WARN)),)\n");
 	self->config = strf("%s/.rapido.config", self->dir);
 	self->settings = strf("%s/%s/p/settings", self->dir, PROFILES);
 	ASSERT_EQ(0, write_file(self->config, 0644, good_config));
@@ -545,7 +549,7 @@ TEST_F(settings, make_command_line_known_names)
 	if (!self->t.dir)
 		return;
 	ASSERT_EQ(0, settings(&r, &self->t,
-			      "MAKEFLAGS=s -- lower=1 SHELL=/bin/sh V=1 W=1 CC=clang LLVM=1 CFLAGS_MODULE=-DX KCFLAGS=-O1 KBUILD_BUILD_HOST=h SUITE=x\\ y X=a\\ b=c\\\\d",
+			      "MAKEFLAGS=s -- lower=1 SHELL=/bin/sh V=1 W=1 CC=clang LLVM=1 CFLAGS_MODULE=-DX KCFLAGS=-O1 KBUILD_BUILD_HOST=h LLVM_IAS=0 KBUILD_EXTRA_WARN=1 Mixed=1 SUITE=x\\ y X=a\\ b=c\\\\d",
 			      "V=1", NULL));
 	EXPECT_EQ(0, r.status) run_dump(&r);
 	EXPECT_STREQ("", r.err);
