@@ -659,6 +659,35 @@ TEST_F(driver, runner_refuses_a_bad_value)
 	run_free(&r);
 }
 
+/* Issue 8 item 12: a profile's MEM=abc was a bash error, then a pass. */
+TEST_F(driver, profile_garbage_is_refused)
+{
+	char *const argv[] = { "scripts/rapido/rapido-test",
+			       "PROFILE=settings-test-bad", NULL };
+	char *dir, *path;
+	struct run r;
+
+	if (!self->ktree)
+		return;
+	dir = strf("%s/%s/settings-test-bad", self->ktree, PROFILES);
+	ASSERT_EQ(0, mkdir(dir, 0755));
+	path = strf("%s/manifest", dir);
+	ASSERT_EQ(0, write_file(path, 0644, ""));
+	free(path);
+	path = strf("%s/settings", dir);
+	ASSERT_EQ(0, write_file(path, 0644, "MEM=abc\nCPUS=abc\n"));
+	ASSERT_EQ(0, run_in(&r, self->ktree, argv));
+	EXPECT_EQ(0, rm_rf(dir));
+	EXPECT_EQ(128, r.status) run_dump(&r);
+	EXPECT_NE(NULL, strstr(r.err, "settings:1: MEM: 'abc' is not a size in MiB"))
+		run_dump(&r);
+	EXPECT_NE(NULL, strstr(r.err, "settings:2: CPUS: 'abc' is not a whole number"))
+		run_dump(&r);
+	run_free(&r);
+	free(path);
+	free(dir);
+}
+
 TEST_F(driver, garbage_rapido_config_is_refused)
 {
 	char *const argv[] = { "scripts/rapido/rapido-test", "PROFILE=simple",
