@@ -659,6 +659,33 @@ TEST_F(driver, runner_refuses_a_bad_value)
 	run_free(&r);
 }
 
+/* make rapido-help lists every variable of the table (N had drifted). */
+TEST_F(driver, help_lists_the_tables_variables)
+{
+	char *const help[] = { "make", "-s", "rapido-help", NULL };
+	char *const names[] = { (char *)rapido_bin("rapido-settings"),
+				"--names", NULL };
+	struct run h, n;
+	char *save = NULL;
+
+	if (!self->ktree)
+		return;
+	ASSERT_EQ(0, run_in(&h, self->ktree, help));
+	EXPECT_EQ(0, h.status) run_dump(&h);
+	ASSERT_EQ(0, run(&n, names));
+	ASSERT_EQ(0, n.status) run_dump(&n);
+	EXPECT_NE(NULL, strstr(n.out, " N\n"));
+	for (char *w = strtok_r(n.out, "\n ", &save); w;
+	     w = strtok_r(NULL, "\n ", &save)) {
+		char *want = strf(" %s=", w);
+
+		EXPECT_NE(NULL, strstr(h.out, want)) TH_LOG("%s", h.out);
+		free(want);
+	}
+	run_free(&h);
+	run_free(&n);
+}
+
 /* Issue 8 item 12: a profile's MEM=abc was a bash error, then a pass. */
 TEST_F(driver, profile_garbage_is_refused)
 {
