@@ -341,14 +341,61 @@ struct cut {
 	const char *tmpdir;	/* --tmpdir: dracut's scratch space */
 };
 
-static void verror(struct cut *c, const char *fmt, va_list ap)
+/*
+ * Messages name what a manifest gave, which can be any length (a line of
+ * 100 KB): a stretch between quotes longer than MSG_NAME_MAX bytes is
+ * shown by its first and last MSG_KEEP bytes and the count of those left
+ * out.
+ */
+#define MSG_NAME_MAX	256
+#define MSG_KEEP	100
+
+/* @n, moved back to the start of a UTF-8 sequence of @s. */
+static size_t utf8_start(const char *s, size_t n)
 {
+	while (n && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	return n;
+}
+
+static void put_cut(const char *s)
+{
+	while (*s) {
+		size_t n = strcspn(s, "'\n");
+
+		if (n > MSG_NAME_MAX) {
+			size_t head = utf8_start(s, MSG_KEEP);
+			size_t tail = utf8_start(s, n - MSG_KEEP);
+
+			fprintf(stderr, "%.*s[...%zu bytes...]%.*s", (int)head,
+				s, tail - head, (int)(n - tail), s + tail);
+		} else {
+			fwrite(s, 1, n, stderr);
+		}
+		s += n;
+		if (*s)
+			fputc(*s++, stderr);
+	}
+}
+
+static void vmessage(struct cut *c, const char *what, bool where,
+		     const char *fmt, va_list ap)
+{
+	char *msg;
+
 	fputs(PROG ": ", stderr);
-	if (c->cur)
-		fprintf(stderr, "%s:%u: ", c->cur->path, c->cur->line);
-	vfprintf(stderr, fmt, ap);
+	if (where && c->cur) {
+		put_cut(c->cur->path);
+		fprintf(stderr, ":%u: ", c->cur->line);
+	}
+	fputs(what, stderr);
+	if (vasprintf(&msg, fmt, ap) < 0) {
+		fprintf(stderr, "out of memory\n");
+		exit(1);
+	}
+	put_cut(msg);
 	fputc('\n', stderr);
-	c->errors++;
+	free(msg);
 }
 
 /* Report one error, prefixed with the manifest location if any. */
@@ -357,9 +404,20 @@ static int error(struct cut *c, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	verror(c, fmt, ap);
+	vmessage(c, "", true, fmt, ap);
 	va_end(ap);
+	c->errors++;
 	return -ECANCELED;	/* "already reported" */
+}
+
+/* Report a warning: like error(), but the cut goes on and succeeds. */
+static void warn(struct cut *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmessage(c, "warning: ", true, fmt, ap);
+	va_end(ap);
 }
 
 static void note(struct cut *c, const char *fmt, ...)
@@ -369,9 +427,7 @@ static void note(struct cut *c, const char *fmt, ...)
 	if (!c->verbose)
 		return;
 	va_start(ap, fmt);
-	fputs(PROG ": ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	vmessage(c, "", false, fmt, ap);
 	va_end(ap);
 }
 
@@ -880,44 +936,93 @@ static const char *elf_dynamic(const struct elfraw *r, unsigned char *dyn,
 	return NULL;
 }
 
-/* What the closure needs of ELF object @path; 0 or a reported error. */
+/*
+ * Is [@off, @off + @len) past the end of the file (of @size bytes)? A
+ * truncated object: not one ld.so can load.
+ */
+static bool elf_past_end(uint64_t off, uint64_t len, uint64_t size)
+{
+	return off > size || len > size - off;
+}
+
+/*
+ * What the closure needs of ELF object @path; 0 or a reported error.
+ * Only an executable or a shared object (ET_EXEC, ET_DYN) is loaded by
+ * ld.so: anything else that starts with the ELF magic (a relocatable
+ * object, a core dump, a file too short or too odd to be an object, or
+ * one cut off before its program headers or their segments end) is just
+ * a file, copied with no dependencies: @ei stays empty.
+ */
 static int elf_read(struct cut *c, const char *path, struct elfinfo *ei)
 {
 	struct elfraw r = { .fd = -1 };
 	unsigned char eh[64] = { 0 };
-	const char *bad = NULL;
-	uint64_t phoff;
+	const char *bad = NULL, *plain = NULL;
+	uint64_t phoff, etype;
+	bool cut_off = false;
+	struct stat st;
 	ssize_t n;
 
 	memset(ei, 0, sizeof(*ei));
 	r.fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (r.fd < 0)
-		return error(c, "'%s': %s", path, strerror(errno));
+	if (r.fd < 0 || fstat(r.fd, &st)) {
+		n = errno;
+		if (r.fd >= 0)
+			close(r.fd);
+		return error(c, "'%s': %s", path, strerror(n));
+	}
 	n = pread(r.fd, eh, sizeof(eh), 0);
 	if (n < (eh[EI_CLASS] == ELFCLASS64 ? 64 : 52) ||
 	    memcmp(eh, ELFMAG, SELFMAG) ||
 	    (eh[EI_CLASS] != ELFCLASS32 && eh[EI_CLASS] != ELFCLASS64) ||
 	    (eh[EI_DATA] != ELFDATA2LSB && eh[EI_DATA] != ELFDATA2MSB)) {
-		bad = "not a 32- or 64-bit ELF object";
+		plain = "not a 32- or 64-bit ELF object";
 		goto out;
 	}
 	r.is64 = eh[EI_CLASS] == ELFCLASS64;
 	r.msb = eh[EI_DATA] == ELFDATA2MSB;
-	ei->cls = eh[EI_CLASS];
-	ei->data = eh[EI_DATA];
-	ei->mach = elf_get(&r, eh + 18, 2);
-	ei->origin = dir_of(path);
+	etype = elf_get(&r, eh + 16, 2);
+	if (etype != ET_EXEC && etype != ET_DYN) {
+		plain = "not an executable or shared object";
+		goto out;
+	}
 	phoff = elf_field(&r, eh, 28, 32, 4, 8);
 	r.phent = elf_field(&r, eh, 42, 54, 2, 2);
 	r.phnum = elf_field(&r, eh, 44, 56, 2, 2);
+	if (!r.phnum) {
+		plain = "no program headers";
+		goto out;
+	}
 	if (r.phnum > ELF_MAX_PHDRS || r.phent < (r.is64 ? 56u : 32u)) {
 		bad = "unexpected program header table";
 		goto out;
 	}
+	if (elf_past_end(phoff, (uint64_t)r.phnum * r.phent, st.st_size)) {
+		plain = "truncated in its program headers";
+		cut_off = true;
+		goto out;
+	}
+	ei->cls = eh[EI_CLASS];
+	ei->data = eh[EI_DATA];
+	ei->mach = elf_get(&r, eh + 18, 2);
+	ei->origin = dir_of(path);
 	r.ph = elf_pread(&r, phoff, (uint64_t)r.phnum * r.phent);
 	if (!r.ph) {
 		bad = "cannot read the program headers";
 		goto out;
+	}
+	for (size_t i = 0; i < r.phnum; i++) {
+		const unsigned char *ph = r.ph + i * r.phent;
+		uint64_t type = elf_get(&r, ph, 4);
+
+		if ((type == PT_INTERP || type == PT_DYNAMIC) &&
+		    elf_past_end(elf_field(&r, ph, 4, 8, 4, 8),
+				 elf_field(&r, ph, 16, 32, 4, 8),
+				 st.st_size)) {
+			plain = "truncated in its segments";
+			cut_off = true;
+			goto out;
+		}
 	}
 	for (size_t i = 0; i < r.phnum && !bad; i++) {
 		const unsigned char *ph = r.ph + i * r.phent;
@@ -946,6 +1051,16 @@ static int elf_read(struct cut *c, const char *path, struct elfinfo *ei)
 out:
 	free(r.ph);
 	close(r.fd);
+	if (plain) {
+		elfinfo_free(ei);
+		if (cut_off)
+			warn(c, "'%s': ELF %s: copied as a plain file", path,
+			     plain);
+		else
+			note(c, "'%s': %s: copied as a plain file", path,
+			     plain);
+		return 0;
+	}
 	if (!bad)
 		return 0;
 	elfinfo_free(ei);
