@@ -1975,69 +1975,105 @@ static const struct directive {
 	  .fn = do_include },
 };
 
-/* Expand ${NAME} from -D; NULL (reported) if a name is undefined. */
-static char *expand_vars(struct cut *c, const char *line)
+/* Append the value of ${NAME} (@n bytes at @name); error if undefined. */
+static int expand_var(struct cut *c, struct sbuf *b, const char *name,
+		      size_t n)
 {
-	struct sbuf b = { 0 };
-	bool bad = false;
+	for (size_t i = 0; i < c->ndefs; i++)
+		if (strlen(c->defs[i].name) == n &&
+		    !strncmp(c->defs[i].name, name, n)) {
+			sbuf_str(b, c->defs[i].val);
+			return 0;
+		}
+	return error(c, "'${%.*s}': undefined variable (pass -D %.*s=VALUE)",
+		     (int)n, name, (int)n, name);
+}
 
-	sbuf_add(&b, "", 0);
-	for (const char *s = line; *s;) {
-		const char *end;
-		size_t n, i;
+#define MAX_FIELDS	256
 
-		end = s[0] == '$' && s[1] == '{' ? strchr(s, '}') : NULL;
-		if (!end) {
-			sbuf_add(&b, s++, 1);
+/*
+ * Split manifest line @s into fields, each NUL-terminated in @b at
+ * @off[i], as a shell splits words (Documentation/rapido/index.rst,
+ * "Manifests"): blanks separate fields; '...' keeps everything up to the
+ * next '; "..." keeps everything but \", \\, \$ (the character escaped)
+ * and ${NAME}; elsewhere a backslash keeps the next character. ${NAME}
+ * (not in '...') is replaced by its -D value, whose blanks and quotes are
+ * not special. A field that is only an empty ${NAME} is none; '' is an
+ * empty field. Returns the number of fields, or a reported error.
+ */
+static int split_fields(struct cut *c, const char *s, struct sbuf *b,
+			size_t *off)
+{
+	size_t start = 0, nf = 0;
+	bool field = false, keep = false;
+	int err = 0;
+	char q = 0;
+
+	for (;; s++) {
+		if (!q && (!*s || strchr(" \t\r\n", *s))) {
+			if (field && (keep || b->len > start)) {
+				if (nf == MAX_FIELDS)
+					return error(c, "more than %d fields",
+						     MAX_FIELDS - 1);
+				sbuf_add(b, "", 1);
+				off[nf++] = start;
+			}
+			field = keep = false;
+			if (!*s)
+				break;
 			continue;
 		}
-		n = end - s - 2;
-		for (i = 0; i < c->ndefs; i++)
-			if (strlen(c->defs[i].name) == n &&
-			    !strncmp(c->defs[i].name, s + 2, n))
-				break;
-		if (i < c->ndefs) {
-			sbuf_str(&b, c->defs[i].val);
-		} else {
-			error(c, "'${%.*s}': undefined variable (pass -D %.*s=VALUE)",
-			      (int)n, s + 2, (int)n, s + 2);
-			bad = true;
+		if (!field) {
+			field = true;
+			start = b->len;
 		}
-		s = end + 1;
+		if (!*s)
+			return error(c, "unterminated %c quote (a ' or \" in a name is written \\' or \\\")",
+				     q);
+		if (q == '\'') {
+			if (*s == '\'')
+				q = 0;
+			else
+				sbuf_add(b, s, 1);
+		} else if ((*s == '\'' || *s == '"') && !q) {
+			q = *s;
+			keep = true;
+		} else if (*s == '"') {
+			q = 0;
+		} else if (*s == '\\' && s[1] &&
+			   (!q || strchr("\"\\$", s[1]))) {
+			sbuf_add(b, ++s, 1);
+		} else if (*s == '$' && s[1] == '{' && strchr(s, '}')) {
+			const char *end = strchr(s, '}');
+
+			err = expand_var(c, b, s + 2, end - s - 2) ?: err;
+			s = end;
+		} else {
+			sbuf_add(b, s, 1);
+		}
 	}
-	if (bad) {
-		free(b.s);
-		return NULL;
-	}
-	return b.s;
+	return err ?: (int)nf;
 }
 
 static int parse_line(struct cut *c, char *raw)
 {
 	const struct directive *d = NULL;
-	char *line, *argv[257], *tok, *save;
-	int argc = 0, nargs, err;
+	char *line, *argv[MAX_FIELDS + 1];
+	size_t off[MAX_FIELDS];
+	struct sbuf b = { 0 };
+	int argc, nargs, err;
 
 	line = raw + strspn(raw, " \t\r\n");
 	if (!*line || *line == '#')
 		return 0;
-	line = expand_vars(c, line);
-	if (!line)
-		return -ECANCELED;
-	for (tok = strtok_r(line, " \t\r\n", &save); tok;
-	     tok = strtok_r(NULL, " \t\r\n", &save)) {
-		if (argc == (int)ARRAY_SIZE(argv) - 1) {
-			free(line);
-			return error(c, "more than %zu fields",
-				     ARRAY_SIZE(argv) - 2);
-		}
-		argv[argc++] = tok;
+	argc = split_fields(c, line, &b, off);
+	if (argc <= 0) {	/* an error, or only empty ${VARS} */
+		free(b.s);
+		return argc;
 	}
+	for (int i = 0; i < argc; i++)
+		argv[i] = b.s + off[i];
 	argv[argc] = NULL;
-	if (!argc) {		/* only empty ${VARS} */
-		free(line);
-		return 0;
-	}
 	for (size_t i = 0; i < ARRAY_SIZE(directives); i++)
 		if (!strcmp(directives[i].name, argv[0]))
 			d = &directives[i];
@@ -2050,7 +2086,7 @@ static int parse_line(struct cut *c, char *raw)
 			    d->name, nargs, d->name, d->usage);
 	else
 		err = d->fn(c, argv);
-	free(line);
+	free(b.s);
 	return err;
 }
 

@@ -466,6 +466,67 @@ TEST_F(cut, all_errors_reported)
 	free(out);
 }
 
+/* Quotes and backslashes name paths with blanks and quotes in them. */
+TEST_F(cut, quoted_fields)
+{
+	const char *d = self->dir;
+	char *m = strf("%s/m", d), *out = strf("%s/out", d);
+	char *dir = strf("%s/my tools", d), *text, *line;
+	struct run r;
+
+	if (!self->bin)
+		SKIP(return, "RAPIDO_BIN is not set");
+	ASSERT_EQ(0, mkdir(dir, 0755));
+	ASSERT_EQ(0, write_file(tp(dir, "x y"), 0755, "#!/bin/sh\n"));
+	ASSERT_EQ(0, write_file(tp(dir, "it's"), 0644, "data\n"));
+	ASSERT_EQ(0, mkdir(tp(dir, "t r"), 0755));
+	ASSERT_EQ(0, write_file(tp(dir, "t r/f\"g"), 0644, "data\n"));
+	text = strf("bin '%s/x y'\n"
+		    "file /opt/it\\'s my\\ tools/it\\'s 0600\n"
+		    "file \"/opt/q \\\"a\\\" \\\\ \\$\" 'my tools'/\"it's\"\n"
+		    "tree '/opt/t r' \"${SRC}/t r\"\n"
+		    "slink /l${EMPTY} ${SPACED}\n"
+		    "slink '/m ${SPACED}' ${EMPTY} \"${SPACED}\"\n"
+		    "dir ${EMPTY} /e ${EMPTY}\n", dir);
+	ASSERT_EQ(0, write_file(m, 0644, text));
+	free(text);
+	line = strf("SRC=%s", dir);
+	ASSERT_EQ(0, cut_run(&r, self->bin, "--list", "-D", line, "-D",
+			     "EMPTY=", "-D", "SPACED=a 'b' \"c\"", m, NULL));
+	free(line);
+	ASSERT_EQ(0, r.status) TH_LOG("%s", r.err);
+	line = strf("file %s/x y 0755 %s/x y", dir, dir);
+	EXPECT_LE(0, line_no(r.out, line)) TH_LOG("%s", r.out);
+	free(line);
+	line = strf("file /opt/it's 0600 %s/it's", dir);
+	EXPECT_LE(0, line_no(r.out, line)) TH_LOG("%s", r.out);
+	free(line);
+	line = strf("file /opt/q \"a\" \\ $ 0644 %s/it's", dir);
+	EXPECT_LE(0, line_no(r.out, line)) TH_LOG("%s", r.out);
+	free(line);
+	line = strf("file /opt/t r/f\"g 0644 %s/t r/f\"g", dir);
+	EXPECT_LE(0, line_no(r.out, line)) TH_LOG("%s", r.out);
+	free(line);
+	EXPECT_LE(0, line_no(r.out, "slink /l a 'b' \"c\"")) TH_LOG("%s", r.out);
+	EXPECT_LE(0, line_no(r.out, "slink /m ${SPACED} a 'b' \"c\""))
+		TH_LOG("%s", r.out);
+	EXPECT_LE(0, line_no(r.out, "dir /e 0755")) TH_LOG("%s", r.out);
+	run_free(&r);
+
+	/* an unterminated quote: the line is an error, nothing written */
+	ASSERT_EQ(0, write_file(m, 0644, "dir /ok\nbin '/opt/my tools\n"));
+	ASSERT_EQ(0, cut_run(&r, self->bin, "-o", out, m, NULL));
+	EXPECT_EQ(1, r.status);
+	line = strf("%s:2: unterminated ' quote", m);
+	EXPECT_NE(NULL, strstr(r.err, line)) TH_LOG("%s", r.err);
+	free(line);
+	EXPECT_EQ(-1, access(out, F_OK));
+	run_free(&r);
+	free(dir);
+	free(m);
+	free(out);
+}
+
 /* A 100 KB name is shown by its ends in a message, not whole. */
 TEST_F(cut, long_names_cut_in_messages)
 {
