@@ -60,6 +60,7 @@
 #define BLOCK		4096
 #define HDR_LEN		110	/* newc header */
 #define NAME_MAX_LEN	PATH_MAX /* the kernel's limit on namesize */
+#define MAX_SIZE	(1LL << 30) /* default --max-size */
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -257,6 +258,7 @@ struct entry {
 	dev_t dev;		/* K_FILE: host identity, for hardlinks */
 	ino_t ino;
 	off_t size;
+	off_t alloc;		/* K_FILE: bytes allocated (st_blocks) */
 	time_t mtime;
 	char *target;		/* K_SLINK */
 	char *data;		/* K_DATA */
@@ -339,6 +341,7 @@ struct cut {
 	bool cfr_broken;	/* copy_file_range unsupported here */
 	struct dracut *dr;	/* --dracut, else NULL */
 	const char *tmpdir;	/* --tmpdir: dracut's scratch space */
+	off_t max_size;		/* --max-size: of the image's data; 0: none */
 };
 
 /*
@@ -699,6 +702,7 @@ static int img_add(struct cut *c, const char *dest, const struct entry *w,
 	e->dev = w->dev;
 	e->ino = w->ino;
 	e->size = w->size;
+	e->alloc = w->alloc;
 	e->mtime = w->mtime;
 	e->target = w->target ? xstrdup(w->target) : NULL;
 	if (w->data) {
@@ -725,6 +729,7 @@ static int img_add_file(struct cut *c, const char *dest, const char *src,
 		.dev = st->st_dev,
 		.ino = st->st_ino,
 		.size = st->st_size,
+		.alloc = (off_t)st->st_blocks * 512,
 		.mtime = st->st_mtime,
 	};
 
@@ -2426,6 +2431,56 @@ static int out_copy(struct cut *c, struct out *o, int fd, dev_t dev,
 	return err ?: out_read(o, fd, len);
 }
 
+/*
+ * @n zero bytes of a sparse file: a hole in the output too (the output's
+ * position moves on, nothing is written), compared as zeros.
+ */
+static int out_hole(struct out *o, off_t n)
+{
+	int err;
+
+	if (o->cmp_fd >= 0)
+		return out_zero(o, n);
+	err = out_flush(o);
+	if (!err && lseek(o->fd, n, SEEK_CUR) < 0)
+		err = -errno;
+	if (!err)
+		o->off += n;
+	return err;
+}
+
+/*
+ * Copy the first @len bytes of sparse file @fd: its data ranges
+ * (SEEK_DATA/SEEK_HOLE) as out_copy() does, its holes as holes.
+ */
+static int out_sparse(struct cut *c, struct out *o, int fd, dev_t dev,
+		      off_t len)
+{
+	off_t pos = 0, data, hole;
+	int err = 0;
+
+	while (!err && pos < len) {
+		data = lseek(fd, pos, SEEK_DATA);
+		if (data < 0 && errno != ENXIO)
+			return -errno;
+		if (data < 0 || data > len)
+			data = len;	/* a hole to the end */
+		if (data > pos)
+			err = out_hole(o, data - pos);
+		pos = data;
+		if (err || pos == len)
+			break;
+		hole = lseek(fd, pos, SEEK_HOLE);
+		if (hole < 0 || lseek(fd, pos, SEEK_SET) < 0)
+			return -errno;
+		if (hole > len)
+			hole = len;
+		err = out_copy(c, o, fd, dev, hole - pos);
+		pos = hole;
+	}
+	return err;
+}
+
 /* namesize making data start at a multiple of @BLOCK; 0 if impossible. */
 static size_t aligned_namesize(off_t off, size_t len)
 {
@@ -2517,7 +2572,9 @@ static int out_file(struct cut *c, struct out *o, const struct entry *e)
 	}
 	err = err ?: out_header(o, e->cino, S_IFREG | e->mode, e->nlink,
 				entry_mtime(c, e), size, 0, 0, name, ns);
-	if (!err && size)
+	if (!err && size && e->alloc < e->size)
+		err = out_sparse(c, o, fd, e->dev, size);
+	else if (!err && size)
 		err = out_copy(c, o, fd, e->dev, size);
 	if (err == -ENODATA)
 		err = error(c, "'%s': changed size while being copied",
@@ -2643,6 +2700,64 @@ static off_t size_bound(const char *base, struct entry **v, size_t n)
 	return sum;
 }
 
+/* @n bytes as "3.0 GiB" (or "512 bytes"), in one of 4 static buffers. */
+static const char *human(off_t n)
+{
+	static const char *const unit[] = { "KiB", "MiB", "GiB", "TiB" };
+	static char ring[4][32];
+	static unsigned int next;
+	char *s = ring[next++ % ARRAY_SIZE(ring)];
+	double v = n;
+	int u = -1;
+
+	while (v >= 1024 && u < (int)ARRAY_SIZE(unit) - 1) {
+		v /= 1024;
+		u++;
+	}
+	if (u < 0)
+		snprintf(s, sizeof(ring[0]), "%lld bytes", (long long)n);
+	else
+		snprintf(s, sizeof(ring[0]), "%.1f %s", v, unit[u]);
+	return s;
+}
+
+/*
+ * The data the image will carry (file contents, the base) against
+ * --max-size, before anything is read or written: QEMU loads the whole
+ * image into the guest's memory, a sparse file's holes included.
+ * Returns 0 or a reported error; *@sparse: some file has holes.
+ */
+static int check_size(struct cut *c, const char *base, struct entry **v,
+		      size_t n, bool *sparse)
+{
+	const struct entry *big = NULL;
+	struct stat st;
+	off_t sum = 0;
+
+	*sparse = false;
+	if (base && !stat(base, &st))
+		sum += st.st_size;
+	for (size_t i = 0; i < n; i++) {
+		const struct entry *e = v[i];
+
+		if (e->kind != K_FILE || !e->carrier)
+			continue;
+		sum += e->size;
+		*sparse |= e->alloc < e->size;
+		if (!big || e->size > big->size)
+			big = e;
+	}
+	if (!c->max_size || sum <= c->max_size)
+		return 0;
+	if (!big)
+		return error(c, "the image would carry %s of data (%lld bytes), above the limit of %s (--max-size)",
+			     human(sum), (long long)sum, human(c->max_size));
+	return error(c, "the image would carry %s of data (%lld bytes; largest '%s' from '%s', %s, %s allocated), above the limit of %s (--max-size)",
+		     human(sum), (long long)sum, big->path, big->src,
+		     human(big->size), human(big->alloc),
+		     human(c->max_size));
+}
+
 /*
  * Write OUT.tmp, check it, rename it to OUT; but leave OUT (and its
  * mtime) alone if it already has these bytes.
@@ -2652,10 +2767,13 @@ static int write_output(struct cut *c, const char *path, const char *base,
 {
 	struct out *o = xcalloc(1, sizeof(*o));
 	char *tmp = xasprintf("%s.tmp", path);
-	bool prealloc;
+	bool prealloc, sparse;
 	struct stat st;
 	int err;
 
+	err = check_size(c, base, v, n, &sparse);
+	if (err)
+		goto out_free;
 	err = same_output(c, o, path, base, v, n);
 	if (!err)
 		note(c, "'%s': unchanged", path);
@@ -2672,9 +2790,9 @@ static int write_output(struct cut *c, const char *path, const char *base,
 	 * Allocating the blocks up front makes ext4's buffered writes ~30%
 	 * cheaper (no delayed-allocation reservation per page). Only a hint:
 	 * where the fs can't, the writes allocate as usual. The unused tail
-	 * is cut off below.
+	 * is cut off below. Not with a sparse file: its holes stay holes.
 	 */
-	prealloc = !fallocate(o->fd, 0, 0, size_bound(base, v, n));
+	prealloc = !sparse && !fallocate(o->fd, 0, 0, size_bound(base, v, n));
 	out_setup(o);
 	err = emit(c, o, base, v, n);
 	if (!err && prealloc && ftruncate(o->fd, o->off))
@@ -2985,6 +3103,32 @@ static void dracut_free(struct dracut *d)
 
 /* ---- main --------------------------------------------------------------- */
 
+/* "1024", "512K", "1G", "3GiB": bytes in *@v; -EINVAL if not a size. */
+static int parse_size(const char *s, off_t *v)
+{
+	static const char units[] = "KMGT";
+	unsigned long long n;
+	const char *u;
+	char *end;
+	int shift = 0;
+
+	errno = 0;
+	n = strtoull(s, &end, 10);
+	if (end == s || errno || *s == '-' || *s == '+')
+		return -EINVAL;
+	if (*end) {
+		u = strchr(units, toupper((unsigned char)*end));
+		if (!u || (end[1] && strcmp(end + 1, "iB") &&
+			   strcmp(end + 1, "B")))
+			return -EINVAL;
+		shift = 10 * (u - units + 1);
+	}
+	if (n > (unsigned long long)INT64_MAX >> shift)
+		return -EINVAL;
+	*v = (off_t)(n << shift);
+	return 0;
+}
+
 static void show_usage(FILE *f)
 {
 	fprintf(f,
@@ -2998,6 +3142,8 @@ static void show_usage(FILE *f)
 		"      --dracut          have dracut (dracut-core) write the archive\n"
 		"                        (with --list: print its argv)\n"
 		"      --tmpdir DIR      dracut's scratch space (default: OUTPUT's dir)\n"
+		"  -M, --max-size SIZE   refuse an image carrying more data (default 1G;\n"
+		"                        K, M, G, T suffixes; 0: no limit)\n"
 		"  -v, --verbose         notes on stderr\n"
 		"  -h, --help\n"
 		"SOURCE_DATE_EPOCH (env): mtime of every entry (reproducible)\n");
@@ -3042,6 +3188,7 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "dracut", no_argument, NULL, 'R' },
 		{ "tmpdir", required_argument, NULL, 'T' },
+		{ "max-size", required_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *output = NULL, *base = NULL, *sde;
@@ -3051,7 +3198,8 @@ int main(int argc, char **argv)
 	size_t n;
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "o:b:m:k:D:lvh", opts,
+	c.max_size = MAX_SIZE;
+	while ((opt = getopt_long(argc, argv, "o:b:m:k:D:M:lvh", opts,
 				  NULL)) != -1) {
 		char *eq;
 
@@ -3091,6 +3239,13 @@ int main(int argc, char **argv)
 			break;
 		case 'T':
 			c.tmpdir = optarg;
+			break;
+		case 'M':
+			if (parse_size(optarg, &c.max_size)) {
+				fprintf(stderr, PROG ": '%s': --max-size wants a size in bytes, or with a K, M, G or T suffix\n",
+					optarg);
+				return 2;
+			}
 			break;
 		case 'h':
 			show_usage(stdout);

@@ -1422,6 +1422,109 @@ TEST_F(cut, alignment_filler)
 	free(sub);
 }
 
+/*
+ * A sparse file keeps its holes in the output file (newc has no holes:
+ * the archive's bytes are the same), and an image carrying more data than
+ * --max-size (default 1 GiB) is refused before anything is read.
+ */
+TEST_F(cut, sparse_files_and_size_limit)
+{
+	const char *d = self->dir;
+	char *m = strf("%s/m", d), *out = strf("%s/out", d);
+	char *sp = strf("%s/sp", d), *big = strf("%s/big", d), *line;
+	off_t size = 64 << 20;
+	char *img, *src;
+	size_t len, slen, off = 0;
+	struct newc e;
+	bool found = false;
+	struct stat st;
+	struct run r;
+	double t;
+	int fd;
+
+	if (!self->bin)
+		SKIP(return, "RAPIDO_BIN is not set");
+	fd = open(sp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ftruncate(fd, size));
+	ASSERT_EQ(6, pwrite(fd, "data1\n", 6, 5000000));
+	ASSERT_EQ(6, pwrite(fd, "data2\n", 6, 60000000));
+	ASSERT_EQ(0, close(fd));
+	ASSERT_EQ(0, stat(sp, &st));
+	if (st.st_blocks * 512 >= size / 2)
+		SKIP(return, "%s has no holes on this filesystem", d);
+	line = strf("file /sp %s\nfile /small %s\n", sp, m);
+	ASSERT_EQ(0, write_file(m, 0644, line));
+	free(line);
+
+	ASSERT_EQ(0, cut_run(&r, self->bin, "-M", "32M", "-o", out, m, NULL));
+	EXPECT_EQ(1, r.status);
+	line = strf("largest '/sp' from '%s', 64.0 MiB, ", sp);
+	EXPECT_NE(NULL, strstr(r.err, line)) TH_LOG("%s", r.err);
+	free(line);
+	EXPECT_NE(NULL, strstr(r.err, "), above the limit of 32.0 MiB (--max-size)"))
+		TH_LOG("%s", r.err);
+	EXPECT_EQ(-1, access(out, F_OK));
+	run_free(&r);
+
+	/* written: the holes stay holes, the bytes are the file's */
+	for (int i = 0; i < 2; i++) {	/* written, then found unchanged */
+		ASSERT_EQ(0, cut_run(&r, self->bin, "--max-size=100MiB",
+				     "-o", out, m, NULL));
+		ASSERT_EQ(0, r.status) TH_LOG("%s", r.err);
+		run_free(&r);
+	}
+	ASSERT_EQ(0, stat(out, &st));
+	EXPECT_LT(size, st.st_size);
+	EXPECT_GT(4 << 20, st.st_blocks * 512) TH_LOG("%lld bytes allocated",
+						      (long long)st.st_blocks * 512);
+	img = slurp(out, &len);
+	src = slurp(sp, &slen);
+	ASSERT_NE(NULL, img);
+	ASSERT_NE(NULL, src);
+	while (newc_next(img, len, &off, &e))
+		if (!strcmp(e.name, "sp")) {
+			found = true;
+			ASSERT_EQ((unsigned long)size, e.size);
+			EXPECT_EQ(0, memcmp(img + e.data, src, size));
+		}
+	EXPECT_TRUE(found);
+	free(img);
+	free(src);
+
+	/* a 3 GiB sparse file: refused at once under the default limit */
+	fd = open(big, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ftruncate(fd, 3LL << 30));
+	ASSERT_EQ(0, close(fd));
+	line = strf("file /big %s\n", big);
+	ASSERT_EQ(0, write_file(m, 0644, line));
+	free(line);
+	ASSERT_EQ(0, unlink(out));
+	t = rt_now();
+	ASSERT_EQ(0, cut_run(&r, self->bin, "-o", out, m, NULL));
+	t = rt_now() - t;
+	EXPECT_EQ(1, r.status);
+	EXPECT_NE(NULL, strstr(r.err, "the image would carry 3.0 GiB of data (3221225472 bytes; "))
+		TH_LOG("%s", r.err);
+	EXPECT_NE(NULL, strstr(r.err, "above the limit of 1.0 GiB (--max-size)"))
+		TH_LOG("%s", r.err);
+	EXPECT_GT(2.0, t);
+	EXPECT_EQ(-1, access(out, F_OK));
+	run_free(&r);
+
+	/* a size that is not one */
+	ASSERT_EQ(0, cut_run(&r, self->bin, "-M", "1Q", "-o", out, m, NULL));
+	EXPECT_EQ(2, r.status);
+	EXPECT_NE(NULL, strstr(r.err, "'1Q': --max-size wants a size"))
+		TH_LOG("%s", r.err);
+	run_free(&r);
+	free(big);
+	free(sp);
+	free(m);
+	free(out);
+}
+
 TEST_F(cut, base_concatenation)
 {
 	const char *d = self->dir;
