@@ -60,6 +60,7 @@
 #define BLOCK		4096
 #define HDR_LEN		110	/* newc header */
 #define NAME_MAX_LEN	PATH_MAX /* the kernel's limit on namesize */
+#define MAX_SIZE	(1LL << 30) /* default --max-size */
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -257,6 +258,7 @@ struct entry {
 	dev_t dev;		/* K_FILE: host identity, for hardlinks */
 	ino_t ino;
 	off_t size;
+	off_t alloc;		/* K_FILE: bytes allocated (st_blocks) */
 	time_t mtime;
 	char *target;		/* K_SLINK */
 	char *data;		/* K_DATA */
@@ -339,16 +341,64 @@ struct cut {
 	bool cfr_broken;	/* copy_file_range unsupported here */
 	struct dracut *dr;	/* --dracut, else NULL */
 	const char *tmpdir;	/* --tmpdir: dracut's scratch space */
+	off_t max_size;		/* --max-size: of the image's data; 0: none */
 };
 
-static void verror(struct cut *c, const char *fmt, va_list ap)
+/*
+ * Messages name what a manifest gave, which can be any length (a line of
+ * 100 KB): a stretch between quotes longer than MSG_NAME_MAX bytes is
+ * shown by its first and last MSG_KEEP bytes and the count of those left
+ * out.
+ */
+#define MSG_NAME_MAX	256
+#define MSG_KEEP	100
+
+/* @n, moved back to the start of a UTF-8 sequence of @s. */
+static size_t utf8_start(const char *s, size_t n)
 {
+	while (n && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	return n;
+}
+
+static void put_cut(const char *s)
+{
+	while (*s) {
+		size_t n = strcspn(s, "'\n");
+
+		if (n > MSG_NAME_MAX) {
+			size_t head = utf8_start(s, MSG_KEEP);
+			size_t tail = utf8_start(s, n - MSG_KEEP);
+
+			fprintf(stderr, "%.*s[...%zu bytes...]%.*s", (int)head,
+				s, tail - head, (int)(n - tail), s + tail);
+		} else {
+			fwrite(s, 1, n, stderr);
+		}
+		s += n;
+		if (*s)
+			fputc(*s++, stderr);
+	}
+}
+
+static void vmessage(struct cut *c, const char *what, bool where,
+		     const char *fmt, va_list ap)
+{
+	char *msg;
+
 	fputs(PROG ": ", stderr);
-	if (c->cur)
-		fprintf(stderr, "%s:%u: ", c->cur->path, c->cur->line);
-	vfprintf(stderr, fmt, ap);
+	if (where && c->cur) {
+		put_cut(c->cur->path);
+		fprintf(stderr, ":%u: ", c->cur->line);
+	}
+	fputs(what, stderr);
+	if (vasprintf(&msg, fmt, ap) < 0) {
+		fprintf(stderr, "out of memory\n");
+		exit(1);
+	}
+	put_cut(msg);
 	fputc('\n', stderr);
-	c->errors++;
+	free(msg);
 }
 
 /* Report one error, prefixed with the manifest location if any. */
@@ -357,9 +407,20 @@ static int error(struct cut *c, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	verror(c, fmt, ap);
+	vmessage(c, "", true, fmt, ap);
 	va_end(ap);
+	c->errors++;
 	return -ECANCELED;	/* "already reported" */
+}
+
+/* Report a warning: like error(), but the cut goes on and succeeds. */
+static void warn(struct cut *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmessage(c, "warning: ", true, fmt, ap);
+	va_end(ap);
 }
 
 static void note(struct cut *c, const char *fmt, ...)
@@ -369,9 +430,7 @@ static void note(struct cut *c, const char *fmt, ...)
 	if (!c->verbose)
 		return;
 	va_start(ap, fmt);
-	fputs(PROG ": ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	vmessage(c, "", false, fmt, ap);
 	va_end(ap);
 }
 
@@ -643,6 +702,7 @@ static int img_add(struct cut *c, const char *dest, const struct entry *w,
 	e->dev = w->dev;
 	e->ino = w->ino;
 	e->size = w->size;
+	e->alloc = w->alloc;
 	e->mtime = w->mtime;
 	e->target = w->target ? xstrdup(w->target) : NULL;
 	if (w->data) {
@@ -669,6 +729,7 @@ static int img_add_file(struct cut *c, const char *dest, const char *src,
 		.dev = st->st_dev,
 		.ino = st->st_ino,
 		.size = st->st_size,
+		.alloc = (off_t)st->st_blocks * 512,
 		.mtime = st->st_mtime,
 	};
 
@@ -880,44 +941,93 @@ static const char *elf_dynamic(const struct elfraw *r, unsigned char *dyn,
 	return NULL;
 }
 
-/* What the closure needs of ELF object @path; 0 or a reported error. */
+/*
+ * Is [@off, @off + @len) past the end of the file (of @size bytes)? A
+ * truncated object: not one ld.so can load.
+ */
+static bool elf_past_end(uint64_t off, uint64_t len, uint64_t size)
+{
+	return off > size || len > size - off;
+}
+
+/*
+ * What the closure needs of ELF object @path; 0 or a reported error.
+ * Only an executable or a shared object (ET_EXEC, ET_DYN) is loaded by
+ * ld.so: anything else that starts with the ELF magic (a relocatable
+ * object, a core dump, a file too short or too odd to be an object, or
+ * one cut off before its program headers or their segments end) is just
+ * a file, copied with no dependencies: @ei stays empty.
+ */
 static int elf_read(struct cut *c, const char *path, struct elfinfo *ei)
 {
 	struct elfraw r = { .fd = -1 };
 	unsigned char eh[64] = { 0 };
-	const char *bad = NULL;
-	uint64_t phoff;
+	const char *bad = NULL, *plain = NULL;
+	uint64_t phoff, etype;
+	bool cut_off = false;
+	struct stat st;
 	ssize_t n;
 
 	memset(ei, 0, sizeof(*ei));
 	r.fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (r.fd < 0)
-		return error(c, "'%s': %s", path, strerror(errno));
+	if (r.fd < 0 || fstat(r.fd, &st)) {
+		n = errno;
+		if (r.fd >= 0)
+			close(r.fd);
+		return error(c, "'%s': %s", path, strerror(n));
+	}
 	n = pread(r.fd, eh, sizeof(eh), 0);
 	if (n < (eh[EI_CLASS] == ELFCLASS64 ? 64 : 52) ||
 	    memcmp(eh, ELFMAG, SELFMAG) ||
 	    (eh[EI_CLASS] != ELFCLASS32 && eh[EI_CLASS] != ELFCLASS64) ||
 	    (eh[EI_DATA] != ELFDATA2LSB && eh[EI_DATA] != ELFDATA2MSB)) {
-		bad = "not a 32- or 64-bit ELF object";
+		plain = "not a 32- or 64-bit ELF object";
 		goto out;
 	}
 	r.is64 = eh[EI_CLASS] == ELFCLASS64;
 	r.msb = eh[EI_DATA] == ELFDATA2MSB;
-	ei->cls = eh[EI_CLASS];
-	ei->data = eh[EI_DATA];
-	ei->mach = elf_get(&r, eh + 18, 2);
-	ei->origin = dir_of(path);
+	etype = elf_get(&r, eh + 16, 2);
+	if (etype != ET_EXEC && etype != ET_DYN) {
+		plain = "not an executable or shared object";
+		goto out;
+	}
 	phoff = elf_field(&r, eh, 28, 32, 4, 8);
 	r.phent = elf_field(&r, eh, 42, 54, 2, 2);
 	r.phnum = elf_field(&r, eh, 44, 56, 2, 2);
+	if (!r.phnum) {
+		plain = "no program headers";
+		goto out;
+	}
 	if (r.phnum > ELF_MAX_PHDRS || r.phent < (r.is64 ? 56u : 32u)) {
 		bad = "unexpected program header table";
 		goto out;
 	}
+	if (elf_past_end(phoff, (uint64_t)r.phnum * r.phent, st.st_size)) {
+		plain = "truncated in its program headers";
+		cut_off = true;
+		goto out;
+	}
+	ei->cls = eh[EI_CLASS];
+	ei->data = eh[EI_DATA];
+	ei->mach = elf_get(&r, eh + 18, 2);
+	ei->origin = dir_of(path);
 	r.ph = elf_pread(&r, phoff, (uint64_t)r.phnum * r.phent);
 	if (!r.ph) {
 		bad = "cannot read the program headers";
 		goto out;
+	}
+	for (size_t i = 0; i < r.phnum; i++) {
+		const unsigned char *ph = r.ph + i * r.phent;
+		uint64_t type = elf_get(&r, ph, 4);
+
+		if ((type == PT_INTERP || type == PT_DYNAMIC) &&
+		    elf_past_end(elf_field(&r, ph, 4, 8, 4, 8),
+				 elf_field(&r, ph, 16, 32, 4, 8),
+				 st.st_size)) {
+			plain = "truncated in its segments";
+			cut_off = true;
+			goto out;
+		}
 	}
 	for (size_t i = 0; i < r.phnum && !bad; i++) {
 		const unsigned char *ph = r.ph + i * r.phent;
@@ -946,6 +1056,16 @@ static int elf_read(struct cut *c, const char *path, struct elfinfo *ei)
 out:
 	free(r.ph);
 	close(r.fd);
+	if (plain) {
+		elfinfo_free(ei);
+		if (cut_off)
+			warn(c, "'%s': ELF %s: copied as a plain file", path,
+			     plain);
+		else
+			note(c, "'%s': %s: copied as a plain file", path,
+			     plain);
+		return 0;
+	}
 	if (!bad)
 		return 0;
 	elfinfo_free(ei);
@@ -1860,69 +1980,105 @@ static const struct directive {
 	  .fn = do_include },
 };
 
-/* Expand ${NAME} from -D; NULL (reported) if a name is undefined. */
-static char *expand_vars(struct cut *c, const char *line)
+/* Append the value of ${NAME} (@n bytes at @name); error if undefined. */
+static int expand_var(struct cut *c, struct sbuf *b, const char *name,
+		      size_t n)
 {
-	struct sbuf b = { 0 };
-	bool bad = false;
+	for (size_t i = 0; i < c->ndefs; i++)
+		if (strlen(c->defs[i].name) == n &&
+		    !strncmp(c->defs[i].name, name, n)) {
+			sbuf_str(b, c->defs[i].val);
+			return 0;
+		}
+	return error(c, "'${%.*s}': undefined variable (pass -D %.*s=VALUE)",
+		     (int)n, name, (int)n, name);
+}
 
-	sbuf_add(&b, "", 0);
-	for (const char *s = line; *s;) {
-		const char *end;
-		size_t n, i;
+#define MAX_FIELDS	256
 
-		end = s[0] == '$' && s[1] == '{' ? strchr(s, '}') : NULL;
-		if (!end) {
-			sbuf_add(&b, s++, 1);
+/*
+ * Split manifest line @s into fields, each NUL-terminated in @b at
+ * @off[i], as a shell splits words (Documentation/rapido/index.rst,
+ * "Manifests"): blanks separate fields; '...' keeps everything up to the
+ * next '; "..." keeps everything but \", \\, \$ (the character escaped)
+ * and ${NAME}; elsewhere a backslash keeps the next character. ${NAME}
+ * (not in '...') is replaced by its -D value, whose blanks and quotes are
+ * not special. A field that is only an empty ${NAME} is none; '' is an
+ * empty field. Returns the number of fields, or a reported error.
+ */
+static int split_fields(struct cut *c, const char *s, struct sbuf *b,
+			size_t *off)
+{
+	size_t start = 0, nf = 0;
+	bool field = false, keep = false;
+	int err = 0;
+	char q = 0;
+
+	for (;; s++) {
+		if (!q && (!*s || strchr(" \t\r\n", *s))) {
+			if (field && (keep || b->len > start)) {
+				if (nf == MAX_FIELDS)
+					return error(c, "more than %d fields",
+						     MAX_FIELDS - 1);
+				sbuf_add(b, "", 1);
+				off[nf++] = start;
+			}
+			field = keep = false;
+			if (!*s)
+				break;
 			continue;
 		}
-		n = end - s - 2;
-		for (i = 0; i < c->ndefs; i++)
-			if (strlen(c->defs[i].name) == n &&
-			    !strncmp(c->defs[i].name, s + 2, n))
-				break;
-		if (i < c->ndefs) {
-			sbuf_str(&b, c->defs[i].val);
-		} else {
-			error(c, "'${%.*s}': undefined variable (pass -D %.*s=VALUE)",
-			      (int)n, s + 2, (int)n, s + 2);
-			bad = true;
+		if (!field) {
+			field = true;
+			start = b->len;
 		}
-		s = end + 1;
+		if (!*s)
+			return error(c, "unterminated %c quote (a ' or \" in a name is written \\' or \\\")",
+				     q);
+		if (q == '\'') {
+			if (*s == '\'')
+				q = 0;
+			else
+				sbuf_add(b, s, 1);
+		} else if ((*s == '\'' || *s == '"') && !q) {
+			q = *s;
+			keep = true;
+		} else if (*s == '"') {
+			q = 0;
+		} else if (*s == '\\' && s[1] &&
+			   (!q || strchr("\"\\$", s[1]))) {
+			sbuf_add(b, ++s, 1);
+		} else if (*s == '$' && s[1] == '{' && strchr(s, '}')) {
+			const char *end = strchr(s, '}');
+
+			err = expand_var(c, b, s + 2, end - s - 2) ?: err;
+			s = end;
+		} else {
+			sbuf_add(b, s, 1);
+		}
 	}
-	if (bad) {
-		free(b.s);
-		return NULL;
-	}
-	return b.s;
+	return err ?: (int)nf;
 }
 
 static int parse_line(struct cut *c, char *raw)
 {
 	const struct directive *d = NULL;
-	char *line, *argv[257], *tok, *save;
-	int argc = 0, nargs, err;
+	char *line, *argv[MAX_FIELDS + 1];
+	size_t off[MAX_FIELDS];
+	struct sbuf b = { 0 };
+	int argc, nargs, err;
 
 	line = raw + strspn(raw, " \t\r\n");
 	if (!*line || *line == '#')
 		return 0;
-	line = expand_vars(c, line);
-	if (!line)
-		return -ECANCELED;
-	for (tok = strtok_r(line, " \t\r\n", &save); tok;
-	     tok = strtok_r(NULL, " \t\r\n", &save)) {
-		if (argc == (int)ARRAY_SIZE(argv) - 1) {
-			free(line);
-			return error(c, "more than %zu fields",
-				     ARRAY_SIZE(argv) - 2);
-		}
-		argv[argc++] = tok;
+	argc = split_fields(c, line, &b, off);
+	if (argc <= 0) {	/* an error, or only empty ${VARS} */
+		free(b.s);
+		return argc;
 	}
+	for (int i = 0; i < argc; i++)
+		argv[i] = b.s + off[i];
 	argv[argc] = NULL;
-	if (!argc) {		/* only empty ${VARS} */
-		free(line);
-		return 0;
-	}
 	for (size_t i = 0; i < ARRAY_SIZE(directives); i++)
 		if (!strcmp(directives[i].name, argv[0]))
 			d = &directives[i];
@@ -1935,7 +2091,7 @@ static int parse_line(struct cut *c, char *raw)
 			    d->name, nargs, d->name, d->usage);
 	else
 		err = d->fn(c, argv);
-	free(line);
+	free(b.s);
 	return err;
 }
 
@@ -2275,6 +2431,56 @@ static int out_copy(struct cut *c, struct out *o, int fd, dev_t dev,
 	return err ?: out_read(o, fd, len);
 }
 
+/*
+ * @n zero bytes of a sparse file: a hole in the output too (the output's
+ * position moves on, nothing is written), compared as zeros.
+ */
+static int out_hole(struct out *o, off_t n)
+{
+	int err;
+
+	if (o->cmp_fd >= 0)
+		return out_zero(o, n);
+	err = out_flush(o);
+	if (!err && lseek(o->fd, n, SEEK_CUR) < 0)
+		err = -errno;
+	if (!err)
+		o->off += n;
+	return err;
+}
+
+/*
+ * Copy the first @len bytes of sparse file @fd: its data ranges
+ * (SEEK_DATA/SEEK_HOLE) as out_copy() does, its holes as holes.
+ */
+static int out_sparse(struct cut *c, struct out *o, int fd, dev_t dev,
+		      off_t len)
+{
+	off_t pos = 0, data, hole;
+	int err = 0;
+
+	while (!err && pos < len) {
+		data = lseek(fd, pos, SEEK_DATA);
+		if (data < 0 && errno != ENXIO)
+			return -errno;
+		if (data < 0 || data > len)
+			data = len;	/* a hole to the end */
+		if (data > pos)
+			err = out_hole(o, data - pos);
+		pos = data;
+		if (err || pos == len)
+			break;
+		hole = lseek(fd, pos, SEEK_HOLE);
+		if (hole < 0 || lseek(fd, pos, SEEK_SET) < 0)
+			return -errno;
+		if (hole > len)
+			hole = len;
+		err = out_copy(c, o, fd, dev, hole - pos);
+		pos = hole;
+	}
+	return err;
+}
+
 /* namesize making data start at a multiple of @BLOCK; 0 if impossible. */
 static size_t aligned_namesize(off_t off, size_t len)
 {
@@ -2366,7 +2572,9 @@ static int out_file(struct cut *c, struct out *o, const struct entry *e)
 	}
 	err = err ?: out_header(o, e->cino, S_IFREG | e->mode, e->nlink,
 				entry_mtime(c, e), size, 0, 0, name, ns);
-	if (!err && size)
+	if (!err && size && e->alloc < e->size)
+		err = out_sparse(c, o, fd, e->dev, size);
+	else if (!err && size)
 		err = out_copy(c, o, fd, e->dev, size);
 	if (err == -ENODATA)
 		err = error(c, "'%s': changed size while being copied",
@@ -2492,6 +2700,64 @@ static off_t size_bound(const char *base, struct entry **v, size_t n)
 	return sum;
 }
 
+/* @n bytes as "3.0 GiB" (or "512 bytes"), in one of 4 static buffers. */
+static const char *human(off_t n)
+{
+	static const char *const unit[] = { "KiB", "MiB", "GiB", "TiB" };
+	static char ring[4][32];
+	static unsigned int next;
+	char *s = ring[next++ % ARRAY_SIZE(ring)];
+	double v = n;
+	int u = -1;
+
+	while (v >= 1024 && u < (int)ARRAY_SIZE(unit) - 1) {
+		v /= 1024;
+		u++;
+	}
+	if (u < 0)
+		snprintf(s, sizeof(ring[0]), "%lld bytes", (long long)n);
+	else
+		snprintf(s, sizeof(ring[0]), "%.1f %s", v, unit[u]);
+	return s;
+}
+
+/*
+ * The data the image will carry (file contents, the base) against
+ * --max-size, before anything is read or written: QEMU loads the whole
+ * image into the guest's memory, a sparse file's holes included.
+ * Returns 0 or a reported error; *@sparse: some file has holes.
+ */
+static int check_size(struct cut *c, const char *base, struct entry **v,
+		      size_t n, bool *sparse)
+{
+	const struct entry *big = NULL;
+	struct stat st;
+	off_t sum = 0;
+
+	*sparse = false;
+	if (base && !stat(base, &st))
+		sum += st.st_size;
+	for (size_t i = 0; i < n; i++) {
+		const struct entry *e = v[i];
+
+		if (e->kind != K_FILE || !e->carrier)
+			continue;
+		sum += e->size;
+		*sparse |= e->alloc < e->size;
+		if (!big || e->size > big->size)
+			big = e;
+	}
+	if (!c->max_size || sum <= c->max_size)
+		return 0;
+	if (!big)
+		return error(c, "the image would carry %s of data (%lld bytes), above the limit of %s (--max-size)",
+			     human(sum), (long long)sum, human(c->max_size));
+	return error(c, "the image would carry %s of data (%lld bytes; largest '%s' from '%s', %s, %s allocated), above the limit of %s (--max-size)",
+		     human(sum), (long long)sum, big->path, big->src,
+		     human(big->size), human(big->alloc),
+		     human(c->max_size));
+}
+
 /*
  * Write OUT.tmp, check it, rename it to OUT; but leave OUT (and its
  * mtime) alone if it already has these bytes.
@@ -2501,10 +2767,13 @@ static int write_output(struct cut *c, const char *path, const char *base,
 {
 	struct out *o = xcalloc(1, sizeof(*o));
 	char *tmp = xasprintf("%s.tmp", path);
-	bool prealloc;
+	bool prealloc, sparse;
 	struct stat st;
 	int err;
 
+	err = check_size(c, base, v, n, &sparse);
+	if (err)
+		goto out_free;
 	err = same_output(c, o, path, base, v, n);
 	if (!err)
 		note(c, "'%s': unchanged", path);
@@ -2521,9 +2790,9 @@ static int write_output(struct cut *c, const char *path, const char *base,
 	 * Allocating the blocks up front makes ext4's buffered writes ~30%
 	 * cheaper (no delayed-allocation reservation per page). Only a hint:
 	 * where the fs can't, the writes allocate as usual. The unused tail
-	 * is cut off below.
+	 * is cut off below. Not with a sparse file: its holes stay holes.
 	 */
-	prealloc = !fallocate(o->fd, 0, 0, size_bound(base, v, n));
+	prealloc = !sparse && !fallocate(o->fd, 0, 0, size_bound(base, v, n));
 	out_setup(o);
 	err = emit(c, o, base, v, n);
 	if (!err && prealloc && ftruncate(o->fd, o->off))
@@ -2834,6 +3103,32 @@ static void dracut_free(struct dracut *d)
 
 /* ---- main --------------------------------------------------------------- */
 
+/* "1024", "512K", "1G", "3GiB": bytes in *@v; -EINVAL if not a size. */
+static int parse_size(const char *s, off_t *v)
+{
+	static const char units[] = "KMGT";
+	unsigned long long n;
+	const char *u;
+	char *end;
+	int shift = 0;
+
+	errno = 0;
+	n = strtoull(s, &end, 10);
+	if (end == s || errno || *s == '-' || *s == '+')
+		return -EINVAL;
+	if (*end) {
+		u = strchr(units, toupper((unsigned char)*end));
+		if (!u || (end[1] && strcmp(end + 1, "iB") &&
+			   strcmp(end + 1, "B")))
+			return -EINVAL;
+		shift = 10 * (u - units + 1);
+	}
+	if (n > (unsigned long long)INT64_MAX >> shift)
+		return -EINVAL;
+	*v = (off_t)(n << shift);
+	return 0;
+}
+
 static void show_usage(FILE *f)
 {
 	fprintf(f,
@@ -2847,6 +3142,8 @@ static void show_usage(FILE *f)
 		"      --dracut          have dracut (dracut-core) write the archive\n"
 		"                        (with --list: print its argv)\n"
 		"      --tmpdir DIR      dracut's scratch space (default: OUTPUT's dir)\n"
+		"  -M, --max-size SIZE   refuse an image carrying more data (default 1G;\n"
+		"                        K, M, G, T suffixes; 0: no limit)\n"
 		"  -v, --verbose         notes on stderr\n"
 		"  -h, --help\n"
 		"SOURCE_DATE_EPOCH (env): mtime of every entry (reproducible)\n");
@@ -2891,6 +3188,7 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "dracut", no_argument, NULL, 'R' },
 		{ "tmpdir", required_argument, NULL, 'T' },
+		{ "max-size", required_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *output = NULL, *base = NULL, *sde;
@@ -2900,7 +3198,8 @@ int main(int argc, char **argv)
 	size_t n;
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "o:b:m:k:D:lvh", opts,
+	c.max_size = MAX_SIZE;
+	while ((opt = getopt_long(argc, argv, "o:b:m:k:D:M:lvh", opts,
 				  NULL)) != -1) {
 		char *eq;
 
@@ -2940,6 +3239,13 @@ int main(int argc, char **argv)
 			break;
 		case 'T':
 			c.tmpdir = optarg;
+			break;
+		case 'M':
+			if (parse_size(optarg, &c.max_size)) {
+				fprintf(stderr, PROG ": '%s': --max-size wants a size in bytes, or with a K, M, G or T suffix\n",
+					optarg);
+				return 2;
+			}
 			break;
 		case 'h':
 			show_usage(stdout);

@@ -184,6 +184,35 @@ static int mount_all(void)
 	return failed;
 }
 
+/*
+ * What udev would link in /dev and bash's <(...) and scripts' reads of
+ * /dev/stdin need (blktests: "/dev/fd/63: No such file or directory").
+ * Returns the number of failures, each reported.
+ */
+static const struct dev_link {
+	const char *path, *target;
+} dev_links[] = {
+	{ "/dev/fd", "/proc/self/fd" },
+	{ "/dev/stdin", "/proc/self/fd/0" },
+	{ "/dev/stdout", "/proc/self/fd/1" },
+	{ "/dev/stderr", "/proc/self/fd/2" },
+};
+
+static int dev_links_make(void)
+{
+	int failed = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(dev_links); i++) {
+		const struct dev_link *l = &dev_links[i];
+
+		if (symlink(l->target, l->path) && errno != EEXIST) {
+			err_line(l->path, "symlink", -errno);
+			failed++;
+		}
+	}
+	return failed;
+}
+
 /* The kernel gives init fds 0-2 only if the image has /dev/console. */
 static void console_fds(void)
 {
@@ -775,6 +804,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	init_failed = mount_all();
+	init_failed += dev_links_make();
 	console_fds();
 	dprintf(2, INIT_STARTED "\n");
 	init_failed += parse_cmdline();

@@ -466,6 +466,107 @@ TEST_F(cut, all_errors_reported)
 	free(out);
 }
 
+/* Quotes and backslashes name paths with blanks and quotes in them. */
+TEST_F(cut, quoted_fields)
+{
+	const char *d = self->dir;
+	char *m = strf("%s/m", d), *out = strf("%s/out", d);
+	char *dir = strf("%s/my tools", d), *text, *line;
+	struct run r;
+
+	if (!self->bin)
+		SKIP(return, "RAPIDO_BIN is not set");
+	ASSERT_EQ(0, mkdir(dir, 0755));
+	ASSERT_EQ(0, write_file(tp(dir, "x y"), 0755, "#!/bin/sh\n"));
+	ASSERT_EQ(0, write_file(tp(dir, "it's"), 0644, "data\n"));
+	ASSERT_EQ(0, mkdir(tp(dir, "t r"), 0755));
+	ASSERT_EQ(0, write_file(tp(dir, "t r/f\"g"), 0644, "data\n"));
+	text = strf("bin '%s/x y'\n"
+		    "file /opt/it\\'s my\\ tools/it\\'s 0600\n"
+		    "file \"/opt/q \\\"a\\\" \\\\ \\$\" 'my tools'/\"it's\"\n"
+		    "tree '/opt/t r' \"${SRC}/t r\"\n"
+		    "slink /l${EMPTY} ${SPACED}\n"
+		    "slink '/m ${SPACED}' ${EMPTY} \"${SPACED}\"\n"
+		    "dir ${EMPTY} /e ${EMPTY}\n", dir);
+	ASSERT_EQ(0, write_file(m, 0644, text));
+	free(text);
+	line = strf("SRC=%s", dir);
+	ASSERT_EQ(0, cut_run(&r, self->bin, "--list", "-D", line, "-D",
+			     "EMPTY=", "-D", "SPACED=a 'b' \"c\"", m, NULL));
+	free(line);
+	ASSERT_EQ(0, r.status) TH_LOG("%s", r.err);
+	line = strf("file %s/x y 0755 %s/x y", dir, dir);
+	EXPECT_LE(0, line_no(r.out, line)) TH_LOG("%s", r.out);
+	free(line);
+	line = strf("file /opt/it's 0600 %s/it's", dir);
+	EXPECT_LE(0, line_no(r.out, line)) TH_LOG("%s", r.out);
+	free(line);
+	line = strf("file /opt/q \"a\" \\ $ 0644 %s/it's", dir);
+	EXPECT_LE(0, line_no(r.out, line)) TH_LOG("%s", r.out);
+	free(line);
+	line = strf("file /opt/t r/f\"g 0644 %s/t r/f\"g", dir);
+	EXPECT_LE(0, line_no(r.out, line)) TH_LOG("%s", r.out);
+	free(line);
+	EXPECT_LE(0, line_no(r.out, "slink /l a 'b' \"c\"")) TH_LOG("%s", r.out);
+	EXPECT_LE(0, line_no(r.out, "slink /m ${SPACED} a 'b' \"c\""))
+		TH_LOG("%s", r.out);
+	EXPECT_LE(0, line_no(r.out, "dir /e 0755")) TH_LOG("%s", r.out);
+	run_free(&r);
+
+	/* an unterminated quote: the line is an error, nothing written */
+	ASSERT_EQ(0, write_file(m, 0644, "dir /ok\nbin '/opt/my tools\n"));
+	ASSERT_EQ(0, cut_run(&r, self->bin, "-o", out, m, NULL));
+	EXPECT_EQ(1, r.status);
+	line = strf("%s:2: unterminated ' quote", m);
+	EXPECT_NE(NULL, strstr(r.err, line)) TH_LOG("%s", r.err);
+	free(line);
+	EXPECT_EQ(-1, access(out, F_OK));
+	run_free(&r);
+	free(dir);
+	free(m);
+	free(out);
+}
+
+/* A 100 KB name is shown by its ends in a message, not whole. */
+TEST_F(cut, long_names_cut_in_messages)
+{
+	char *m = strf("%s/m", self->dir), *out = strf("%s/out", self->dir);
+	size_t n = 100000;
+	char *name = malloc(n + 1), *line, *want;
+	struct run r;
+
+	if (!self->bin)
+		SKIP(return, "RAPIDO_BIN is not set");
+	ASSERT_NE(NULL, name);
+	for (size_t i = 0; i < n; i++)
+		name[i] = 'a' + i % 26;
+	name[n] = '\0';
+	name[0] = 'B';
+	name[n - 1] = 'E';
+	line = strf("bin %s\nslink /x ${%s}\n", name, name);
+	ASSERT_EQ(0, write_file(m, 0644, line));
+	ASSERT_EQ(0, cut_run(&r, self->bin, "-o", out, m, NULL));
+	EXPECT_EQ(1, r.status);
+	EXPECT_GT((size_t)1500, strlen(r.err)) TH_LOG("%zu bytes of messages",
+					      strlen(r.err));
+	/* the ends of the name and how much was left out */
+	want = strdup(":1: bin 'Bbcdefghij");
+	EXPECT_NE(NULL, strstr(r.err, want)) TH_LOG("%.2000s", r.err);
+	free(want);
+	EXPECT_NE(NULL, strstr(r.err, "xyzabcE': not found in PATH"))
+		TH_LOG("%.2000s", r.err);
+	EXPECT_NE(NULL, strstr(r.err, "[...99800 bytes...]"))
+		TH_LOG("%.2000s", r.err);
+	EXPECT_NE(NULL, strstr(r.err, ":2: '${Bbcdefghij")) TH_LOG("%.2000s",
+								   r.err);
+	EXPECT_EQ(-1, access(out, F_OK));
+	run_free(&r);
+	free(line);
+	free(name);
+	free(m);
+	free(out);
+}
+
 TEST_F(cut, usage)
 {
 	struct run r;
@@ -704,42 +805,205 @@ TEST_F(cut, script_interpreter)
 	free(m);
 }
 
-/* ELF magic with a broken inside: one clear error each, nothing written */
-TEST_F(cut, bad_elf)
+/*
+ * ELF headers made by hand: @type, @cls (ELFCLASS32/64, little-endian x86)
+ * and @phnum program headers of type @pt right after the header, each
+ * pointing at the header itself (in the file).
+ */
+static char *elf_made(uint16_t type, int cls, size_t phnum, uint32_t pt,
+		      size_t *len)
 {
+	bool is64 = cls == ELFCLASS64;
+	size_t eh = is64 ? sizeof(Elf64_Ehdr) : sizeof(Elf32_Ehdr);
+	size_t ph = is64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr);
+	char *b = calloc(1, eh + phnum * ph);
+
+	if (!b)
+		return NULL;
+	*len = eh + phnum * ph;
+	if (is64) {
+		Elf64_Ehdr *h = (Elf64_Ehdr *)b;
+
+		memcpy(h->e_ident, ELFMAG, SELFMAG);
+		h->e_ident[EI_CLASS] = ELFCLASS64;
+		h->e_ident[EI_DATA] = ELFDATA2LSB;
+		h->e_ident[EI_VERSION] = EV_CURRENT;
+		h->e_type = type;
+		h->e_machine = EM_X86_64;
+		h->e_version = EV_CURRENT;
+		h->e_ehsize = eh;
+		h->e_phoff = phnum ? eh : 0;
+		h->e_phentsize = phnum ? ph : 0;
+		h->e_phnum = phnum;
+		for (size_t i = 0; i < phnum; i++) {
+			Elf64_Phdr *p = (Elf64_Phdr *)(b + eh) + i;
+
+			p->p_type = pt;
+			p->p_filesz = eh;
+		}
+	} else {
+		Elf32_Ehdr *h = (Elf32_Ehdr *)b;
+
+		memcpy(h->e_ident, ELFMAG, SELFMAG);
+		h->e_ident[EI_CLASS] = ELFCLASS32;
+		h->e_ident[EI_DATA] = ELFDATA2LSB;
+		h->e_ident[EI_VERSION] = EV_CURRENT;
+		h->e_type = type;
+		h->e_machine = EM_386;
+		h->e_version = EV_CURRENT;
+		h->e_ehsize = eh;
+		h->e_phoff = phnum ? eh : 0;
+		h->e_phentsize = phnum ? ph : 0;
+		h->e_phnum = phnum;
+		for (size_t i = 0; i < phnum; i++) {
+			Elf32_Phdr *p = (Elf32_Phdr *)(b + eh) + i;
+
+			p->p_type = pt;
+			p->p_filesz = eh;
+		}
+	}
+	return b;
+}
+
+/*
+ * What starts with the ELF magic but is no executable or shared object
+ * ld.so loads is just a file: copied, with no dependencies, as the
+ * object files of a built xfstests tree must be. A truncated object is
+ * copied with a warning.
+ */
+TEST_F(cut, elf_plain_files)
+{
+	static const char not_elf[] = "\177ELF is how an ELF file starts\n";
+	static const char not_elf_long[] =
+		"\177ELF, the Executable and Linkable Format: text longer than an ELF header\n";
 	static const struct {
 		const char *name;
-		size_t keep;	/* bytes of /bin/true kept */
-		const char *says;
-	} cases[] = {
-		{ "short", 20, "cannot read ELF: not a 32- or 64-bit ELF object" },
-		{ "headers-only", 64, "cannot read ELF: cannot read the program headers" },
+		uint16_t type;
+		int cls;
+		size_t phnum;
+		uint32_t pt;
+	} made[] = {
+		/* a relocatable object (gcc -c): no program headers */
+		{ "rel.o", ET_REL, ELFCLASS64, 0, 0 },
+		{ "rel32.o", ET_REL, ELFCLASS32, 0, 0 },
+		/* a core dump of a process with many mappings */
+		{ "core", ET_CORE, ELFCLASS64, 300, PT_LOAD },
+		{ "core32", ET_CORE, ELFCLASS32, 300, PT_LOAD },
 	};
 	const char *d = self->dir;
+	char *m = strf("%s/m", d), *out = strf("%s/o.cpio", d), *line;
+	char *t = strf("%s/t", d), *spie = strf("%s/t/static-pie", d);
+	size_t len, n = 0;
+	char *bin = read_text_len("/bin/true", &len);
+	bool have_spie;
+	struct run r;
+
+	if (!self->bin)
+		SKIP(return, "RAPIDO_BIN is not set");
+	ASSERT_NE(NULL, bin);
+	ASSERT_LT((size_t)1000, len);
+	ASSERT_EQ(0, mkdir(t, 0755));
+	for (size_t i = 0; i < ARRAY_SIZE(made); i++) {
+		char *e = elf_made(made[i].type, made[i].cls, made[i].phnum,
+				   made[i].pt, &n);
+
+		ASSERT_NE(NULL, e);
+		ASSERT_EQ(0, write_whole(tp(t, made[i].name), e, n));
+		free(e);
+	}
+	ASSERT_EQ(0, write_whole(tp(t, "not-elf"), not_elf,
+				 sizeof(not_elf) - 1));
+	ASSERT_EQ(0, write_whole(tp(t, "not-elf-long"), not_elf_long,
+				 sizeof(not_elf_long) - 1));
+	/* /bin/true cut in its header, program headers, segments */
+	ASSERT_EQ(0, write_whole(tp(t, "cut-20"), bin, 20));
+	ASSERT_EQ(0, write_whole(tp(t, "cut-64"), bin, 64));
+	ASSERT_EQ(0, write_whole(tp(t, "cut-1000"), bin, 1000));
+	/* static-pie: ET_DYN with a dynamic section, no interpreter */
+	have_spie = have_prog("gcc") &&
+		    !write_file(tp(d, "t.c"), 0644,
+				"int main(void) { return 0; }\n") &&
+		    !cc_run("-static-pie", "-o", spie, tp(d, "t.c"), NULL);
+	if (!have_spie)
+		TH_LOG("no gcc -static-pie here: that case is not tried");
+
+	/* in a tree, as files, as bins: all copied, nothing else added */
+	line = strf("tree /t %s\nfile /f/rel.o %s/rel.o\nfile /f/core %s/core\n"
+		    "bin %s/cut-64 %s/not-elf-long %s\n", t, t, t, t, t,
+		    have_spie ? spie : "");
+	ASSERT_EQ(0, write_file(m, 0644, line));
+	free(line);
+	ASSERT_EQ(0, cut_run(&r, self->bin, "--list", m, NULL));
+	ASSERT_EQ(0, r.status) TH_LOG("%s", r.err);
+	for (size_t i = 0; i < ARRAY_SIZE(made); i++) {
+		line = strf("file /t/%s 0644 %s/%s", made[i].name, t,
+			    made[i].name);
+		EXPECT_LE(0, line_no(r.out, line)) TH_LOG("%s", r.out);
+		free(line);
+	}
+	line = strf("file /f/core 0644 %s/core", t);
+	EXPECT_LE(0, line_no(r.out, line)) TH_LOG("%s", r.out);
+	free(line);
+	EXPECT_NE(NULL, strstr(r.out, "file /t/not-elf 0644 "));
+	EXPECT_NE(NULL, strstr(r.out, "file /t/cut-1000 0644 "));
+	if (have_spie)
+		EXPECT_NE(NULL, strstr(r.out, "file /t/static-pie 0755 "));
+	/* nothing pulled in: no interpreter, no library */
+	EXPECT_EQ(NULL, strstr(r.out, "libc.so")) TH_LOG("%s", r.out);
+	EXPECT_EQ(NULL, strstr(r.out, "ld-linux")) TH_LOG("%s", r.out);
+	/* truncated: said once each, as a warning */
+	line = strf("'%s/cut-1000': ELF truncated in its segments: copied as a plain file",
+		    t);
+	EXPECT_NE(NULL, strstr(r.err, line)) TH_LOG("%s", r.err);
+	free(line);
+	line = strf("'%s/cut-64': ELF truncated in its program headers",
+		    t);
+	EXPECT_NE(NULL, strstr(r.err, line)) TH_LOG("%s", r.err);
+	free(line);
+	EXPECT_EQ(NULL, strstr(r.err, "error")) TH_LOG("%s", r.err);
+	run_free(&r);
+
+	/* and the archive is written */
+	ASSERT_EQ(0, cut_run(&r, self->bin, "-o", out, m, NULL));
+	EXPECT_EQ(0, r.status) TH_LOG("%s", r.err);
+	EXPECT_EQ(0, access(out, F_OK));
+	run_free(&r);
+	free(bin);
+	free(spie);
+	free(t);
+	free(m);
+	free(out);
+}
+
+/* An executable whose headers are whole but wrong is still an error. */
+TEST_F(cut, bad_elf)
+{
+	const char *d = self->dir;
 	char *m = strf("%s/m", d), *out = strf("%s/o.cpio", d);
+	char *f = strf("%s/bad", d), *line;
 	size_t len;
 	char *text = read_text_len("/bin/true", &len);
+	Elf64_Ehdr *eh = (Elf64_Ehdr *)text;
+	struct run r;
 
 	if (!self->bin)
 		SKIP(return, "RAPIDO_BIN is not set");
 	ASSERT_NE(NULL, text);
-	ASSERT_LT((size_t)64, len);
-	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		char *f = strf("%s/%s", d, cases[i].name);
-		char *line = strf("bin %s\n", f);
-		struct run r;
-
-		ASSERT_EQ(0, write_whole(f, text, cases[i].keep));
-		ASSERT_EQ(0, chmod(f, 0755));
-		ASSERT_EQ(0, write_file(m, 0644, line));
-		ASSERT_EQ(0, cut_run(&r, self->bin, "-o", out, m, NULL));
-		EXPECT_EQ(1, r.status);
-		EXPECT_NE(NULL, strstr(r.err, cases[i].says)) TH_LOG("%s", r.err);
-		EXPECT_NE(0, access(out, F_OK));
-		run_free(&r);
-		free(line);
-		free(f);
-	}
+	ASSERT_LT(sizeof(*eh), len);
+	ASSERT_EQ(ELFCLASS64, eh->e_ident[EI_CLASS]);
+	eh->e_phentsize = 8;
+	ASSERT_EQ(0, write_whole(f, text, len));
+	ASSERT_EQ(0, chmod(f, 0755));
+	line = strf("bin %s\n", f);
+	ASSERT_EQ(0, write_file(m, 0644, line));
+	ASSERT_EQ(0, cut_run(&r, self->bin, "-o", out, m, NULL));
+	EXPECT_EQ(1, r.status);
+	EXPECT_NE(NULL, strstr(r.err, "cannot read ELF: unexpected program header table"))
+		TH_LOG("%s", r.err);
+	EXPECT_NE(0, access(out, F_OK));
+	run_free(&r);
+	free(line);
+	free(f);
 	free(text);
 	free(m);
 	free(out);
@@ -1156,6 +1420,109 @@ TEST_F(cut, alignment_filler)
 	free(a);
 	free(big);
 	free(sub);
+}
+
+/*
+ * A sparse file keeps its holes in the output file (newc has no holes:
+ * the archive's bytes are the same), and an image carrying more data than
+ * --max-size (default 1 GiB) is refused before anything is read.
+ */
+TEST_F(cut, sparse_files_and_size_limit)
+{
+	const char *d = self->dir;
+	char *m = strf("%s/m", d), *out = strf("%s/out", d);
+	char *sp = strf("%s/sp", d), *big = strf("%s/big", d), *line;
+	off_t size = 64 << 20;
+	char *img, *src;
+	size_t len, slen, off = 0;
+	struct newc e;
+	bool found = false;
+	struct stat st;
+	struct run r;
+	double t;
+	int fd;
+
+	if (!self->bin)
+		SKIP(return, "RAPIDO_BIN is not set");
+	fd = open(sp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ftruncate(fd, size));
+	ASSERT_EQ(6, pwrite(fd, "data1\n", 6, 5000000));
+	ASSERT_EQ(6, pwrite(fd, "data2\n", 6, 60000000));
+	ASSERT_EQ(0, close(fd));
+	ASSERT_EQ(0, stat(sp, &st));
+	if (st.st_blocks * 512 >= size / 2)
+		SKIP(return, "%s has no holes on this filesystem", d);
+	line = strf("file /sp %s\nfile /small %s\n", sp, m);
+	ASSERT_EQ(0, write_file(m, 0644, line));
+	free(line);
+
+	ASSERT_EQ(0, cut_run(&r, self->bin, "-M", "32M", "-o", out, m, NULL));
+	EXPECT_EQ(1, r.status);
+	line = strf("largest '/sp' from '%s', 64.0 MiB, ", sp);
+	EXPECT_NE(NULL, strstr(r.err, line)) TH_LOG("%s", r.err);
+	free(line);
+	EXPECT_NE(NULL, strstr(r.err, "), above the limit of 32.0 MiB (--max-size)"))
+		TH_LOG("%s", r.err);
+	EXPECT_EQ(-1, access(out, F_OK));
+	run_free(&r);
+
+	/* written: the holes stay holes, the bytes are the file's */
+	for (int i = 0; i < 2; i++) {	/* written, then found unchanged */
+		ASSERT_EQ(0, cut_run(&r, self->bin, "--max-size=100MiB",
+				     "-o", out, m, NULL));
+		ASSERT_EQ(0, r.status) TH_LOG("%s", r.err);
+		run_free(&r);
+	}
+	ASSERT_EQ(0, stat(out, &st));
+	EXPECT_LT(size, st.st_size);
+	EXPECT_GT(4 << 20, st.st_blocks * 512) TH_LOG("%lld bytes allocated",
+						      (long long)st.st_blocks * 512);
+	img = slurp(out, &len);
+	src = slurp(sp, &slen);
+	ASSERT_NE(NULL, img);
+	ASSERT_NE(NULL, src);
+	while (newc_next(img, len, &off, &e))
+		if (!strcmp(e.name, "sp")) {
+			found = true;
+			ASSERT_EQ((unsigned long)size, e.size);
+			EXPECT_EQ(0, memcmp(img + e.data, src, size));
+		}
+	EXPECT_TRUE(found);
+	free(img);
+	free(src);
+
+	/* a 3 GiB sparse file: refused at once under the default limit */
+	fd = open(big, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ftruncate(fd, 3LL << 30));
+	ASSERT_EQ(0, close(fd));
+	line = strf("file /big %s\n", big);
+	ASSERT_EQ(0, write_file(m, 0644, line));
+	free(line);
+	ASSERT_EQ(0, unlink(out));
+	t = rt_now();
+	ASSERT_EQ(0, cut_run(&r, self->bin, "-o", out, m, NULL));
+	t = rt_now() - t;
+	EXPECT_EQ(1, r.status);
+	EXPECT_NE(NULL, strstr(r.err, "the image would carry 3.0 GiB of data (3221225472 bytes; "))
+		TH_LOG("%s", r.err);
+	EXPECT_NE(NULL, strstr(r.err, "above the limit of 1.0 GiB (--max-size)"))
+		TH_LOG("%s", r.err);
+	EXPECT_GT(2.0, t);
+	EXPECT_EQ(-1, access(out, F_OK));
+	run_free(&r);
+
+	/* a size that is not one */
+	ASSERT_EQ(0, cut_run(&r, self->bin, "-M", "1Q", "-o", out, m, NULL));
+	EXPECT_EQ(2, r.status);
+	EXPECT_NE(NULL, strstr(r.err, "'1Q': --max-size wants a size"))
+		TH_LOG("%s", r.err);
+	run_free(&r);
+	free(big);
+	free(sp);
+	free(m);
+	free(out);
 }
 
 TEST_F(cut, base_concatenation)

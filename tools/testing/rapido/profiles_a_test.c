@@ -5,12 +5,14 @@
  * tree packed without .git), and kselftest (this tree's selftests built,
  * packed and run; their TAP is the result).
  *
- * xfstests and blktests are not packaged in Debian, so the suites' trees
- * are small fakes made in a temporary directory: a `check` that reports
- * the config it was given and what it finds in the guest, an ELF helper
- * in src/ (its libraries must come along) and a .git that must stay out.
- * The profiles' own work (devices, mkfs, mounts, config, packing, running
- * ./check with FSTESTS=/BLKTESTS= or X=) is all real.
+ * xfstests and blktests are not packaged in Debian: run_tests builds them
+ * from their source tarballs (scripts/rapido/quickstart --suites) and
+ * names the build directories in RAPIDO_FSTESTS_SRC and
+ * RAPIDO_BLKTESTS_SRC, object files and all, as users run them. The
+ * real suites run generic/001 on each file system and block/012 on zram;
+ * a run in which no test ran must fail. Small fake trees (a `check`
+ * script) remain only for what the real suites cannot show: a failing
+ * check, and a .git that must stay out of the image.
  *
  * RAPIDO_KTREE: a built tree with rapido installed whose .config has the
  * options of every profile (a profile whose options are missing SKIPs,
@@ -157,77 +159,174 @@ static int fake_suite(const char *dir, const char *name, const char *check)
 	return ret;
 }
 
+/* The real suites' builds (run_tests: quickstart --suites), or NULL. */
+static const char *suite_src(const char *var)
+{
+	const char *p = getenv(var);
+
+	return p && *p ? p : NULL;
+}
+
+/* A run of scripts/rapido/rapido-test started in the background. */
+struct bg {
+	pid_t pid;
+	char *log;		/* its stdout and stderr */
+	double t0;
+};
+
+static int rapido_test_bg(struct bg *b, const char *ktree, const char *log,
+			  char *const args[])
+{
+	char *argv[8] = { "scripts/rapido/rapido-test" };
+
+	for (int i = 0; args[i] && i < 6; i++)
+		argv[i + 1] = args[i];
+	b->log = strdup(log);
+	b->t0 = rt_now();
+	b->pid = fork();
+	if (b->pid < 0)
+		return -errno;
+	if (!b->pid) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+			      0644);
+
+		if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0 ||
+		    chdir(ktree))
+			_exit(127);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return 0;
+}
+
+/* Wait for @b; its exit status and output in @r, as run() gives them. */
+static int rapido_test_wait(struct bg *b, struct run *r, const char *what)
+{
+	int st;
+
+	if (waitpid(b->pid, &st, 0) != b->pid)
+		return -errno;
+	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	r->secs = rt_now() - b->t0;
+	r->out = read_text(b->log);
+	r->err = strdup("");
+	fprintf(stderr, "# %s: exit %d in %.1f s\n", what, r->status,
+		r->secs);
+	free(b->log);
+	return r->out && r->err ? 0 : -ENOMEM;
+}
+
+/*
+ * The real xfstests (RAPIDO_FSTESTS_SRC, object files and all) runs
+ * generic/001 on each file system. The three guests boot at once: each
+ * has one CPU, the runs take minutes under TCG.
+ */
+TEST_F_TIMEOUT(prof, fstests_generic_001_on_xfs_btrfs_ext4, BOOT_TIMEOUT)
+{
+	static const char *const fs[] = { "xfs", "btrfs", "ext4" };
+	const char *xfstests = suite_src("RAPIDO_FSTESTS_SRC");
+	struct bg bg[ARRAY_SIZE(fs)];
+	char *src, *why;
+
+	if (!self->ktree)
+		return;		/* skipped in the setup */
+	for (size_t i = 0; i < ARRAY_SIZE(fs); i++) {
+		char *profile = strf("fstests-%s", fs[i]);
+
+		why = lacks_options(self->ktree, profile);
+		free(profile);
+		if (why)
+			SKIP(return, "%s", why);
+	}
+	if (!xfstests)
+		SKIP(return, "RAPIDO_FSTESTS_SRC is not set (run_tests builds xfstests: quickstart --suites)");
+	src = strf("FSTESTS_SRC=%s", xfstests);
+	for (size_t i = 0; i < ARRAY_SIZE(fs); i++) {
+		char *profile = strf("PROFILE=fstests-%s", fs[i]);
+		char *log = strf("%s/%s.log", self->dir, fs[i]);
+		char *const args[] = { profile, src, "ZRAM_SIZE=512M",
+				       "FSTESTS=generic/001", NULL };
+
+		ASSERT_EQ(0, rapido_test_bg(&bg[i], self->ktree, log, args));
+		free(profile);
+		free(log);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(fs); i++) {
+		char *what = strf("PROFILE=fstests-%s", fs[i]);
+		struct run r;
+		char *line;
+
+		ASSERT_EQ(0, rapido_test_wait(&bg[i], &r, what));
+		free(what);
+		EXPECT_EQ(0, r.status) run_dump(&r);
+		line = strf("fstests: %s TEST_DEV=/dev/zram0 on /mnt/test, SCRATCH_DEV=/dev/zram1",
+			    fs[i]);
+		EXPECT_TRUE(both_have(&r, line)) run_dump(&r);
+		free(line);
+		EXPECT_TRUE(both_have(&r, "Ran: generic/001")) run_dump(&r);
+		EXPECT_TRUE(both_have(&r, "Passed all 1 tests")) run_dump(&r);
+		EXPECT_TRUE(both_have(&r, "fstests: ./check ran 1 tests (0 not run), status 0"))
+			run_dump(&r);
+		run_free(&r);
+	}
+	free(src);
+}
+
+/*
+ * The real xfstests on ext4: FSTESTS=@tests on zram devices; the run (to
+ * be freed) for more checks; r->out stays NULL when skipped.
+ */
+static void fstests_real(struct __test_metadata *_metadata, struct run *r,
+			 const char *ktree, const char *tests)
+{
+	const char *xfstests = suite_src("RAPIDO_FSTESTS_SRC");
+	char *src, *t, *why;
+
+	if (!ktree)
+		return;		/* skipped in the setup */
+	why = lacks_options(ktree, "fstests-ext4");
+	if (why)
+		SKIP(return, "%s", why);
+	if (!xfstests)
+		SKIP(return, "RAPIDO_FSTESTS_SRC is not set (run_tests builds xfstests: quickstart --suites)");
+	src = strf("FSTESTS_SRC=%s", xfstests);
+	t = strf("FSTESTS=%s", tests);
+	ASSERT_EQ(0, rapido_test(r, ktree, "fstests-ext4", src,
+				 "ZRAM_SIZE=512M", t));
+	EXPECT_TRUE(both_have(r, "fstests: ext4 TEST_DEV=/dev/zram0 on /mnt/test"))
+		run_dump(r);
+	free(t);
+	free(src);
+}
+
+/*
+ * check passes when every test it tried was "not run" (here a reflink
+ * test on ext4): a run of no test must not pass.
+ */
+TEST_F_TIMEOUT(prof, fstests_no_test_run_fails, BOOT_TIMEOUT)
+{
+	struct run r = { 0 };
+
+	fstests_real(_metadata, &r, self->ktree, "generic/110");
+	if (!r.out)
+		return;
+	EXPECT_EQ(1, r.status) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "Not run: generic/110")) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "fstests: ./check ran no test (1 tried, 1 not run): FSTESTS='generic/110'"))
+		run_dump(&r);
+	run_free(&r);
+}
+
 /* What the fake xfstests check reports: its config, mounts, devices. */
 static const char fstests_check[] =
 	"#!/bin/bash\n"
 	". ./common/rc\n"
 	". ./local.config\n"
 	"echo \"FAKE-CHECK args: $*\"\n"
-	"echo \"FAKE-CHECK FSTYP=$FSTYP TEST_DEV=$TEST_DEV TEST_DIR=$TEST_DIR SCRATCH_DEV=$SCRATCH_DEV SCRATCH_MNT=$SCRATCH_MNT\"\n"
-	"cmp -s local.config \"configs/$(hostname).config\" && echo FAKE-CHECK-HOST-CONFIG\n"
-	"grep -q \"^$TEST_DEV $TEST_DIR $FSTYP \" /proc/mounts && echo FAKE-CHECK-TEST-MOUNTED\n"
-	"xfs_io -f -c 'pwrite -q 0 64k' -c fsync \"$TEST_DIR/f\" && echo FAKE-CHECK-XFS-IO\n"
-	"[ -b \"$SCRATCH_DEV\" ] && [ -d \"$SCRATCH_MNT\" ] && echo FAKE-CHECK-SCRATCH-READY\n"
-	"echo \"FAKE-CHECK disksize $(cat /sys/block/zram0/disksize)\"\n"
 	"[ -e .git ] || echo FAKE-CHECK-NO-GIT\n"
 	"src/helper > /dev/null && echo FAKE-CHECK-HELPER-RUNS\n"
 	"[ \"$1\" = fail ] && exit 3\n"
 	"exit 0\n";
-
-static void fstests_ready(struct __test_metadata *_metadata,
-			  const char *ktree, const char *dir, const char *fs,
-			  const char *a3)
-{
-	char *profile = strf("fstests-%s", fs);
-	char *src, *line, *why;
-	struct run r;
-
-	why = lacks_options(ktree, profile);
-	if (why)
-		SKIP(return, "%s", why);
-	ASSERT_EQ(0, fake_suite(dir, "xfstests", fstests_check));
-	src = strf("FSTESTS_SRC=%s/xfstests", dir);
-	ASSERT_EQ(0, rapido_test(&r, ktree, profile, src,
-				 "ZRAM_SIZE=512M", a3));
-	EXPECT_EQ(0, r.status) run_dump(&r);
-	line = strf("fstests: %s TEST_DEV=/dev/zram0 on /mnt/test", fs);
-	EXPECT_TRUE(both_have(&r, line)) run_dump(&r);
-	free(line);
-	line = strf("FAKE-CHECK FSTYP=%s TEST_DEV=/dev/zram0 TEST_DIR=/mnt/test SCRATCH_DEV=/dev/zram1 SCRATCH_MNT=/mnt/scratch",
-		    fs);
-	EXPECT_TRUE(both_have(&r, line)) run_dump(&r);
-	free(line);
-	EXPECT_TRUE(both_have(&r, "FAKE-COMMON-RC")) run_dump(&r);
-	EXPECT_TRUE(both_have(&r, "FAKE-CHECK-HOST-CONFIG")) run_dump(&r);
-	EXPECT_TRUE(both_have(&r, "FAKE-CHECK-TEST-MOUNTED")) run_dump(&r);
-	EXPECT_TRUE(both_have(&r, "FAKE-CHECK-XFS-IO")) run_dump(&r);
-	EXPECT_TRUE(both_have(&r, "FAKE-CHECK-SCRATCH-READY")) run_dump(&r);
-	EXPECT_TRUE(both_have(&r, "FAKE-CHECK disksize 536870912")) run_dump(&r);
-	EXPECT_TRUE(both_have(&r, "FAKE-CHECK-NO-GIT")) run_dump(&r);
-	EXPECT_TRUE(both_have(&r, "FAKE-CHECK-HELPER-RUNS")) run_dump(&r);
-	EXPECT_TRUE(both_have(&r, "FAKE-CHECK args: generic/001 -g quick"))
-		run_dump(&r);
-	run_free(&r);
-	free(src);
-	free(profile);
-}
-
-TEST_F_TIMEOUT(prof, fstests_xfs_ready_and_check_runs, BOOT_TIMEOUT)
-{
-	fstests_ready(_metadata, self->ktree, self->dir, "xfs", "FSTESTS=generic/001 -g quick");
-}
-
-TEST_F_TIMEOUT(prof, fstests_btrfs_ready_and_check_runs, BOOT_TIMEOUT)
-{
-	fstests_ready(_metadata, self->ktree, self->dir, "btrfs", "FSTESTS=generic/001 -g quick");
-}
-
-/* X= instead of FSTESTS=: the shell is ready after the autorun */
-TEST_F_TIMEOUT(prof, fstests_ext4_ready_x_runs_check, BOOT_TIMEOUT)
-{
-	fstests_ready(_metadata, self->ktree, self->dir, "ext4",
-		      "X=cd /fstests && ./check generic/001 -g quick");
-}
 
 TEST_F_TIMEOUT(prof, fstests_check_failure_fails_the_run, BOOT_TIMEOUT)
 {
@@ -244,6 +343,8 @@ TEST_F_TIMEOUT(prof, fstests_check_failure_fails_the_run, BOOT_TIMEOUT)
 				 "FSTESTS=fail", NULL));
 	EXPECT_EQ(1, r.status) run_dump(&r);
 	EXPECT_TRUE(both_have(&r, "FAKE-CHECK args: fail")) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "FAKE-CHECK-NO-GIT")) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "FAKE-CHECK-HELPER-RUNS")) run_dump(&r);
 	EXPECT_TRUE(both_have(&r, "status 3")) run_dump(&r);
 	run_free(&r);
 	free(src);
@@ -283,41 +384,82 @@ TEST_F_TIMEOUT(prof, fstests_src_not_a_tree_is_a_clear_error, BOOT_TIMEOUT)
 	free(src);
 }
 
-static const char blktests_check[] =
-	"#!/bin/bash\n"
-	". ./config\n"
-	"echo \"FAKE-BLKTESTS args: $*\"\n"
-	"for d in \"${TEST_DEVS[@]}\"; do\n"
-	"	[ -b \"$d\" ] && echo \"FAKE-BLKTESTS dev $d $(cat /sys/block/${d#/dev/}/disksize)\"\n"
-	"done\n"
-	"dd if=/dev/zero of=\"${TEST_DEVS[0]}\" bs=64k count=16 oflag=direct status=none && echo FAKE-BLKTESTS-IO\n"
-	"[ -e .git ] || echo FAKE-BLKTESTS-NO-GIT\n"
-	"src/helper > /dev/null && echo FAKE-BLKTESTS-HELPER-RUNS\n";
-
-TEST_F_TIMEOUT(prof, blktests_zram_ready_and_check_runs, BOOT_TIMEOUT)
+/* The real blktests on zram: BLKTESTS=@tests. */
+static void blktests_real(struct __test_metadata *_metadata, struct run *r,
+			  const char *ktree, const char *tests)
 {
-	char *why;
-	struct run r;
-	char *src;
+	const char *blktests = suite_src("RAPIDO_BLKTESTS_SRC");
+	char *src, *t, *why;
 
-	why = lacks_options(self->ktree, "blktests-zram");
+	if (!ktree)
+		return;		/* skipped in the setup */
+	why = lacks_options(ktree, "blktests-zram");
 	if (why)
 		SKIP(return, "%s", why);
-	ASSERT_EQ(0, fake_suite(self->dir, "blktests", blktests_check));
-	src = strf("BLKTESTS_SRC=%s/blktests", self->dir);
-	ASSERT_EQ(0, rapido_test(&r, self->ktree, "blktests-zram", src,
-				 "BLKTESTS=block/001", NULL));
-	EXPECT_EQ(0, r.status) run_dump(&r);
-	EXPECT_TRUE(both_have(&r, "blktests: TEST_DEVS=(/dev/zram0)"))
-		run_dump(&r);
-	EXPECT_TRUE(both_have(&r, "FAKE-BLKTESTS args: block/001")) run_dump(&r);
-	EXPECT_TRUE(both_have(&r, "FAKE-BLKTESTS dev /dev/zram0 1073741824"))
-		run_dump(&r);
-	EXPECT_TRUE(both_have(&r, "FAKE-BLKTESTS-IO")) run_dump(&r);
-	EXPECT_TRUE(both_have(&r, "FAKE-BLKTESTS-NO-GIT")) run_dump(&r);
-	EXPECT_TRUE(both_have(&r, "FAKE-BLKTESTS-HELPER-RUNS")) run_dump(&r);
-	run_free(&r);
+	if (!blktests)
+		SKIP(return, "RAPIDO_BLKTESTS_SRC is not set (run_tests builds blktests: quickstart --suites)");
+	src = strf("BLKTESTS_SRC=%s", blktests);
+	t = strf("BLKTESTS=%s", tests);
+	ASSERT_EQ(0, rapido_test(r, ktree, "blktests-zram", src,
+				 "ZRAM_SIZE=256M", t));
+	EXPECT_TRUE(both_have(r, "blktests: TEST_DEVS=(/dev/zram0)"))
+		run_dump(r);
+	free(t);
 	free(src);
+}
+
+/* block/012: BLKROSET on the zram device; a test of the block group */
+TEST_F_TIMEOUT(prof, blktests_block_012_on_zram, BOOT_TIMEOUT)
+{
+	struct run r = { 0 };
+
+	blktests_real(_metadata, &r, self->ktree, "block/012");
+	if (!r.out)
+		return;
+	EXPECT_EQ(0, r.status) run_dump(&r);
+	/* what check needs of the image and of rapido-init's /dev */
+	EXPECT_FALSE(both_have(&r, "is not available")) run_dump(&r);
+	EXPECT_FALSE(both_have(&r, "command not found")) run_dump(&r);
+	EXPECT_FALSE(both_have(&r, "/dev/fd/")) run_dump(&r);
+	EXPECT_FALSE(both_have(&r, "bash version is older")) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "block/012 => zram0")) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "[passed]")) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "blktests: ./check ran 1 tests (0 not run), status 0"))
+		run_dump(&r);
+	run_free(&r);
+}
+
+/* every test "[not run]" (no nvme target here): no pass */
+TEST_F_TIMEOUT(prof, blktests_no_test_run_fails, BOOT_TIMEOUT)
+{
+	struct run r = { 0 };
+
+	blktests_real(_metadata, &r, self->ktree, "nvme/002");
+	if (!r.out)
+		return;
+	EXPECT_EQ(1, r.status) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "[not run]")) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "blktests: ./check ran no test (")) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "not run): BLKTESTS='nvme/002'"))
+		run_dump(&r);
+	run_free(&r);
+}
+
+/* rapido-init links /dev/fd, /dev/stdin...: bash's <(...) works */
+TEST_F_TIMEOUT(prof, dev_fd_links, BOOT_TIMEOUT)
+{
+	struct run r;
+
+	if (!self->ktree)
+		return;		/* skipped in the setup */
+	ASSERT_EQ(0, rapido_test(&r, self->ktree, "simple",
+				 "X=bash -c 'cat <(echo fd-ok-$((6 * 7)))'; ls -l /dev/stdin /dev/fd",
+				 NULL, NULL));
+	EXPECT_EQ(0, r.status) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "fd-ok-42")) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "/dev/stdin -> /proc/self/fd/0")) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "/dev/fd -> /proc/self/fd")) run_dump(&r);
+	run_free(&r);
 }
 
 TEST_F_TIMEOUT(prof, blktests_without_src_is_a_clear_error, BOOT_TIMEOUT)

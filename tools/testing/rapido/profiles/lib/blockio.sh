@@ -19,10 +19,6 @@
 
 set -u -o pipefail
 
-# bash's <(...) and the autoruns' reads of /dev/stdin need /dev/fd, which
-# only udev would make.
-[ -e /dev/fd ] || ln -s /proc/self/fd /dev/fd
-
 step() {
 	local up
 

@@ -79,13 +79,19 @@ CONFIG
 	fi
 	echo "fstests: cd $dir && ./check $FSTESTS"
 	# shellcheck disable=SC2086 # FSTESTS is a list of tests and options
-	(cd "$dir" && ./check $FSTESTS)
-	rc=$?
+	{ (cd "$dir" && ./check $FSTESTS) 2>&1; echo $? > /tmp/fstests.rc; } |
+		tee /tmp/fstests.out
+	rc=$(cat /tmp/fstests.rc)
 	# check passes when FSTESTS names no test it knows ("unknown test,
-	# ignored"), logging "Passed all 0 tests"
-	if [ "$rc" -eq 0 ] && grep -q '^Passed all 0 tests' "$dir/results/check.log" 2>/dev/null; then
-		echo "fstests: ./check ran no test: FSTESTS='$FSTESTS' names none of $dir/tests (see above)" >&2
+	# ignored": "Passed all 0 tests") and when every test it tried was
+	# not run ("Ran: generic/001", "Not run: generic/001", "Passed all 1
+	# tests"): a run of no test is no pass
+	ran=$(sed -n 's/^Ran: //p' /tmp/fstests.out | wc -w)
+	notrun=$(sed -n 's/^Not run: //p' /tmp/fstests.out | wc -w)
+	if [ "$rc" -eq 0 ] && [ $((ran - notrun)) -le 0 ]; then
+		echo "fstests: ./check ran no test ($ran tried, $notrun not run): FSTESTS='$FSTESTS' (see above)" >&2
 		return 1
 	fi
+	echo "fstests: ./check ran $((ran - notrun)) tests ($notrun not run), status $rc"
 	return "$rc"
 }
