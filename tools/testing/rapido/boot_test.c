@@ -37,12 +37,12 @@ FIXTURE_SETUP(boot)
 
 	self->ktree = built_ktree(why, sizeof(why));
 	if (!self->ktree)
-		SKIP(return, "%s", why);
+		SETUP_SKIP("%s", why);
 	path = strf("%s/include/config/kernel.release", self->ktree);
 	self->krelease = read_text(path);
 	free(path);
 	if (!self->krelease)
-		SKIP(return, "%s is not configured and built", self->ktree);
+		SETUP_SKIP("%s is not configured and built", self->ktree);
 	self->krelease[strcspn(self->krelease, "\n")] = '\0';
 
 	self->plant = strf("%s/%s", self->ktree, PLANT_FILE);
@@ -386,10 +386,10 @@ FIXTURE_SETUP(boot_o)
 	self->src = getenv("RAPIDO_KTREE_O");
 	self->obj = getenv("RAPIDO_OBJTREE_O");
 	if (!self->src || !self->obj || !*self->src || !*self->obj)
-		SKIP(return, "RAPIDO_KTREE_O/RAPIDO_OBJTREE_O are not set");
+		SETUP_SKIP("RAPIDO_KTREE_O/RAPIDO_OBJTREE_O are not set");
 	path = strf("%s/arch/x86/boot/bzImage", self->obj);
 	if (access(path, R_OK))
-		SKIP(return, "%s is not built", self->obj);
+		SETUP_SKIP("%s is not built", self->obj);
 	free(path);
 }
 

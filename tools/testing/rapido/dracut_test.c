@@ -44,7 +44,7 @@ FIXTURE_SETUP(dr)
 	const char *cut = rapido_bin("rapido-cut");
 
 	if (!cut || access(cut, X_OK))
-		SKIP(return, "RAPIDO_BIN is not set or has no rapido-cut");
+		SETUP_SKIP("RAPIDO_BIN is not set or has no rapido-cut");
 	self->cut = strdup(cut);
 	strcpy(self->dir, "/tmp/rapido-dracut.XXXXXX");
 	ASSERT_NE(NULL, mkdtemp(self->dir));
@@ -207,9 +207,9 @@ FIXTURE_SETUP(dr_boot)
 
 	self->ktree = built_ktree(why, sizeof(why));
 	if (!self->ktree)
-		SKIP(return, "%s", why);
+		SETUP_SKIP("%s", why);
 	if (!have_dracut())
-		SKIP(return, "dracut is not installed (apt-get install dracut-core)");
+		SETUP_SKIP("dracut is not installed (apt-get install dracut-core)");
 }
 
 FIXTURE_TEARDOWN(dr_boot)

@@ -41,9 +41,9 @@ FIXTURE_SETUP(prof)
 	self->dir[0] = '\0';
 	self->ktree = built_ktree(why, sizeof(why));
 	if (!self->ktree)
-		SKIP(return, "%s", why);
+		SETUP_SKIP("%s", why);
 	if (!rapido_bin("rapido-kconfig"))
-		SKIP(return, "RAPIDO_BIN is not set (run_tests sets it)");
+		SETUP_SKIP("RAPIDO_BIN is not set (run_tests sets it)");
 	strcpy(self->dir, "/tmp/rapido-profiles.XXXXXX");
 	ASSERT_NE(NULL, mkdtemp(self->dir));
 }

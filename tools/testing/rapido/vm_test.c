@@ -35,7 +35,7 @@ FIXTURE_SETUP(vm)
 	const char *bin = rapido_bin("rapido-vm");
 
 	if (!bin)
-		SKIP(return, "RAPIDO_BIN is not set");
+		SETUP_SKIP("RAPIDO_BIN is not set");
 	self->p.bin = strdup(bin);
 	ASSERT_NE(NULL, mkdtemp(tmpl));
 	self->p.tmp = strdup(tmpl);
