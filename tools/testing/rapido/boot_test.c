@@ -11,6 +11,7 @@
  * Set up by tools/testing/rapido/run_tests.
  */
 #include <pty.h>
+#include <sys/file.h>
 #include <sys/select.h>
 
 #include "kselftest_harness.h"
@@ -35,6 +36,7 @@ FIXTURE_SETUP(boot)
 {
 	char why[256], *path;
 
+	RT_ONLY();
 	self->ktree = built_ktree(why, sizeof(why));
 	if (!self->ktree)
 		SETUP_SKIP("%s", why);
@@ -107,6 +109,12 @@ TEST_F_TIMEOUT(boot, make_x_runs_after_autorun, BOOT_TIMEOUT)
 	line = strf("\n%s", self->krelease);
 	EXPECT_TRUE(both_have(&r, line)) run_dump(&r);
 	free(line);
+	/* the console comes through stdout: the autorun's line first */
+	ASSERT_NE(NULL, strstr(r.out, "simple: mounts and modules ok"))
+		run_dump(&r);
+	ASSERT_NE(NULL, strstr(r.out, "X-RAN-OK")) run_dump(&r);
+	EXPECT_LT(strstr(r.out, "simple: mounts and modules ok"),
+		  strstr(r.out, "X-RAN-OK")) run_dump(&r);
 	run_free(&r);
 }
 
@@ -149,6 +157,10 @@ TEST_F_TIMEOUT(boot, panic_fails_with_panic_lines, BOOT_TIMEOUT)
 	EXPECT_EQ(1, r.status) run_dump(&r);
 	EXPECT_TRUE(strstr(r.err, "Kernel panic - not syncing") ||
 		    strstr(r.out, "Kernel panic - not syncing")) run_dump(&r);
+	/* the reason rapido gives, not only the console's echo */
+	EXPECT_TRUE(both_have(&r,
+			      "rapido-vm: FAIL: kernel: Kernel panic - not syncing"))
+		run_dump(&r);
 	run_free(&r);
 }
 
@@ -163,6 +175,8 @@ TEST_F_TIMEOUT(boot, lkdtm_warn_fails, BOOT_TIMEOUT)
 	EXPECT_TRUE(both_have(&r, "X-SURVIVED-WARN")) run_dump(&r);
 	EXPECT_EQ(1, r.status) run_dump(&r);
 	EXPECT_TRUE(both_have(&r, "WARNING:")) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "rapido-vm: FAIL: kernel: WARNING:"))
+		run_dump(&r);
 	run_free(&r);
 }
 
@@ -207,6 +221,47 @@ TEST_F_TIMEOUT(boot, parallel_runs_on_one_tree, BOOT_TIMEOUT)
 	ASSERT_EQ(pid, waitpid(pid, &st, 0));
 	EXPECT_TRUE(WIFEXITED(st));
 	EXPECT_EQ(0, WEXITSTATUS(st)) TH_LOG("the parallel X='exit 3' run went wrong");
+}
+
+/*
+ * A run waits while another holds tree.lock (here: the test itself), says
+ * so, and goes on once it is released.
+ */
+TEST_F_TIMEOUT(boot, run_waits_on_tree_lock, BOOT_TIMEOUT)
+{
+	char *lock = strf("%s/.rapido/tree.lock", self->ktree);
+	int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	struct run r;
+	pid_t pid;
+	int st;
+
+	ASSERT_LE(0, fd) TH_LOG("%s: %s", lock, strerror(errno));
+	ASSERT_EQ(0, flock(fd, LOCK_EX));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct run rc;
+		int ok;
+
+		if (rapido_test(&rc, self->ktree, NULL, NULL))
+			_exit(2);
+		ok = rc.status == 0 &&
+		     both_have(&rc, "another rapido run is building");
+		if (!ok)
+			run_dump(&rc);
+		_exit(ok ? 0 : 1);
+	}
+	/* 20 s on: the run must still be waiting, not booted */
+	sleep(20);
+	EXPECT_EQ(0, waitpid(pid, &st, WNOHANG))
+		TH_LOG("the run did not wait for tree.lock");
+	ASSERT_EQ(0, flock(fd, LOCK_UN));
+	close(fd);
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	EXPECT_TRUE(WIFEXITED(st));
+	EXPECT_EQ(0, WEXITSTATUS(st))
+		TH_LOG("the waiting run did not say so or did not pass");
+	free(lock);
 }
 
 TEST_F_TIMEOUT(boot, unknown_profile_is_128, BOOT_TIMEOUT)
@@ -303,6 +358,10 @@ TEST_F_TIMEOUT(boot, cut_writes_the_image, BOOT_TIMEOUT)
 	struct stat st;
 	char *image;
 
+	/* an earlier test's image would satisfy a cut that does nothing */
+	image = strf("%s/.rapido/images/simple.cpio", self->ktree);
+	ASSERT_TRUE(unlink(image) == 0 || errno == ENOENT);
+	free(image);
 	ASSERT_EQ(0, run_in(&r, self->ktree, argv));
 	EXPECT_EQ(0, r.status) run_dump(&r);
 	image = strf("%s/.rapido/images/simple.cpio", self->ktree);
@@ -383,6 +442,7 @@ FIXTURE_SETUP(boot_o)
 {
 	char *path;
 
+	RT_ONLY();
 	self->src = getenv("RAPIDO_KTREE_O");
 	self->obj = getenv("RAPIDO_OBJTREE_O");
 	if (!self->src || !self->obj || !*self->src || !*self->obj)

@@ -205,6 +205,7 @@ FIXTURE_SETUP(dr_boot)
 {
 	char why[256];
 
+	RT_ONLY();
 	self->ktree = built_ktree(why, sizeof(why));
 	if (!self->ktree)
 		SETUP_SKIP("%s", why);
@@ -224,11 +225,16 @@ TEST_F_TIMEOUT(dr_boot, simple_passes, BOOT_TIMEOUT)
 			   self->ktree);
 	struct run r;
 
+	/* a stale image from an earlier run must not count */
+	ASSERT_TRUE(unlink(image) == 0 || errno == ENOENT);
 	ASSERT_EQ(0, run_in(&r, self->ktree, argv));
 	EXPECT_EQ(0, r.status) run_dump(&r);
 	EXPECT_TRUE(strstr(r.out, "simple: mounts and modules ok") ||
 		    strstr(r.err, "simple: mounts and modules ok")) run_dump(&r);
 	EXPECT_EQ(0, access(image, R_OK)) TH_LOG("%s is missing", image);
+	/* the image this run cut and booted is dracut's */
+	EXPECT_TRUE(both_have(&r, ".rapido/images/simple.dracut.cpio:"))
+		run_dump(&r);
 	run_free(&r);
 	free(image);
 }

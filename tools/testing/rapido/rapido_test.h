@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <ftw.h>
 #include <poll.h>
 #include <signal.h>
@@ -380,5 +381,34 @@ static inline const char *built_ktree(char *why, size_t len)
 #define SETUP_SKIP(fmt, ...)	\
 	SKIP(longjmp(_metadata->env, 1), fmt, ##__VA_ARGS__)
 #endif
+
+/*
+ * Some tests of a program only (the 6.1 harness has no -t): RAPIDO_ONLY
+ * holds fnmatch(3) patterns of "fixture.test" names, separated by spaces.
+ * A fixture's setup that starts with RT_ONLY() skips the other tests with
+ * the reason "not selected", which run_tests does not count.
+ */
+static inline int rt_selected(const char *fixture, const char *test)
+{
+	const char *only = getenv("RAPIDO_ONLY");
+	char *name, *list, *save, *pat;
+	int hit = 0;
+
+	if (!only || !*only)
+		return 1;
+	name = strf("%s.%s", fixture, test);
+	list = strf("%s", only);
+	for (pat = strtok_r(list, " ", &save); pat && !hit;
+	     pat = strtok_r(NULL, " ", &save))
+		hit = !fnmatch(pat, name, 0);
+	free(list);
+	free(name);
+	return hit;
+}
+
+#define RT_ONLY() do {							\
+	if (!rt_selected(_metadata->fixture->name, _metadata->name))	\
+		SETUP_SKIP("not selected (RAPIDO_ONLY)");		\
+} while (0)
 
 #endif /* RAPIDO_TEST_H */
