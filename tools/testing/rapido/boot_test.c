@@ -231,7 +231,6 @@ TEST_F_TIMEOUT(boot, run_waits_on_tree_lock, BOOT_TIMEOUT)
 {
 	char *lock = strf("%s/.rapido/tree.lock", self->ktree);
 	int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	struct run r;
 	pid_t pid;
 	int st;
 

@@ -372,11 +372,13 @@ static inline const char *built_ktree(char *why, size_t len)
  * which its "did the setup fail" check reads as success), and the body's
  * failures then report as a skip: there, leave through the harness's own
  * setjmp (which SKIP's ASSERTs use too), as a failed setup would. From 6.9
- * on, a setup's SKIP ends the test. Either way the teardown does not run
- * (setup_completed is still false): use before the setup allocates.
+ * on, a setup's SKIP ends the test: the setup runs in a process of its own,
+ * which the harness then ends with _exit(0), as this does. Either way the
+ * teardown does not run (setup_completed is still false): use before the
+ * setup allocates.
  */
 #ifdef FIXTURE_TEARDOWN_PARENT
-#define SETUP_SKIP(fmt, ...)	SKIP(return, fmt, ##__VA_ARGS__)
+#define SETUP_SKIP(fmt, ...)	SKIP(_exit(0), fmt, ##__VA_ARGS__)
 #else
 #define SETUP_SKIP(fmt, ...)	\
 	SKIP(longjmp(_metadata->env, 1), fmt, ##__VA_ARGS__)
