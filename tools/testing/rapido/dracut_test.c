@@ -111,6 +111,61 @@ TEST_F(dr, argv_maps_each_directive)
 	free(out);
 }
 
+/*
+ * The two directives argv_maps_each_directive leaves out: an included
+ * manifest's lines map like the includer's, and kmod lines become
+ * --kver/--kmoddir/--add-drivers (the tree's installed modules: LKDTM).
+ */
+TEST_F(dr, argv_maps_kmod_and_include)
+{
+	char *const cut_simple[] = { "make", "-s", "rapido-cut",
+				     "PROFILE=simple", NULL };
+	char *m = strf("%s/manifest", self->dir);
+	char *sub = strf("%s/sub.manifest", self->dir);
+	char *f = strf("%s/inc", self->dir);
+	char *out = strf("%s/img.cpio", self->dir);
+	char why[256], *mods, *krel, *path, *inc;
+	const char *ktree = built_ktree(why, sizeof(why));
+	struct run r;
+
+	if (!ktree)
+		SKIP(return, "%s", why);
+	/* the tree's modules installed where rapido puts them */
+	ASSERT_EQ(0, run_in(&r, ktree, cut_simple));
+	ASSERT_EQ(0, r.status) run_dump(&r);
+	run_free(&r);
+	path = strf("%s/include/config/kernel.release", ktree);
+	krel = read_text(path);
+	ASSERT_NE(NULL, krel);
+	krel[strcspn(krel, "\n")] = '\0';
+	mods = strf("%s/.rapido/mods", ktree);
+	ASSERT_EQ(0, write_file(f, 0644, "x\n"));
+	ASSERT_EQ(0, write_file(sub, 0644, "file /rapido/inc inc 0644\n"));
+	ASSERT_EQ(0, write_file(m, 0644, "include sub.manifest\nkmod lkdtm\n"));
+	ASSERT_EQ(0, run(&r, (char *[]){ (char *)self->cut, "--dracut",
+					 "--list", "-m", mods, "-k", krel,
+					 "-o", out, m, NULL }));
+	EXPECT_EQ(0, r.status) run_dump(&r);
+	EXPECT_FALSE(has_line(r.out, "--no-kernel")) run_dump(&r);
+	inc = strf("--kver\n%s\n", krel);
+	EXPECT_NE(NULL, strstr(r.out, inc)) run_dump(&r);
+	free(inc);
+	EXPECT_TRUE(has_line(r.out, "--kmoddir")) run_dump(&r);
+	EXPECT_TRUE(has_line(r.out, "--add-drivers")) run_dump(&r);
+	EXPECT_NE(NULL, strstr(r.out, "lkdtm")) run_dump(&r);
+	inc = strf("--include\n%s\n/rapido/inc\n", f);
+	EXPECT_NE(NULL, strstr(r.out, inc)) run_dump(&r);
+	free(inc);
+	run_free(&r);
+	free(path);
+	free(krel);
+	free(mods);
+	free(m);
+	free(sub);
+	free(f);
+	free(out);
+}
+
 TEST_F(dr, refuses_what_dracut_cannot_express)
 {
 	char *m = strf("%s/manifest", self->dir);
