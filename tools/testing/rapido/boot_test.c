@@ -197,30 +197,57 @@ TEST_F_TIMEOUT(boot, timeout_fails_in_time, BOOT_TIMEOUT)
  * Two runs on one tree at once: the build phase is serialized, each gets
  * its own VM and its own verdict.
  */
+/* The N of the vm<N> a run's verdict names ("(vmN, " or "/vmN/"), or -1. */
+static int vm_of(const char *out)
+{
+	const char *p = strstr(out, "rapido-vm: ");
+	int n;
+
+	for (; p && *p && *p != '\n'; p++)
+		if ((p[0] == '(' || p[0] == '/') && !strncmp(p + 1, "vm", 2) &&
+		    sscanf(p + 3, "%d", &n) == 1)
+			return n;
+	return -1;
+}
+
 TEST_F_TIMEOUT(boot, parallel_runs_on_one_tree, BOOT_TIMEOUT)
 {
+	int fds[2], st, vm_child = -1;
 	struct run r;
 	pid_t pid;
-	int st;
 
+	/* both VMs live 5 s: the runs overlap, so they need two vm<N> */
+	ASSERT_EQ(0, pipe(fds));
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
 		struct run rc;
+		int vm;
 
-		if (rapido_test(&rc, self->ktree, "X=exit 3", NULL))
+		close(fds[0]);
+		if (rapido_test(&rc, self->ktree, "X=sleep 5; exit 3", NULL))
 			_exit(2);
 		if (rc.status != 1 || !both_have(&rc, "status 3"))
 			run_dump(&rc);
+		vm = vm_of(rc.out);
+		if (write(fds[1], &vm, sizeof(vm)) != sizeof(vm))
+			_exit(2);
 		_exit(rc.status == 1 && both_have(&rc, "status 3") ? 0 : 1);
 	}
-	ASSERT_EQ(0, rapido_test(&r, self->ktree, NULL, NULL));
+	close(fds[1]);
+	ASSERT_EQ(0, rapido_test(&r, self->ktree, "X=sleep 5", NULL));
 	EXPECT_EQ(0, r.status) run_dump(&r);
 	EXPECT_TRUE(both_have(&r, "PASS")) run_dump(&r);
-	run_free(&r);
 	ASSERT_EQ(pid, waitpid(pid, &st, 0));
 	EXPECT_TRUE(WIFEXITED(st));
 	EXPECT_EQ(0, WEXITSTATUS(st)) TH_LOG("the parallel X='exit 3' run went wrong");
+	EXPECT_EQ((ssize_t)sizeof(vm_child),
+		  read(fds[0], &vm_child, sizeof(vm_child)));
+	close(fds[0]);
+	EXPECT_LT(0, vm_of(r.out)) run_dump(&r);
+	EXPECT_LT(0, vm_child);
+	EXPECT_NE(vm_of(r.out), vm_child) run_dump(&r);
+	run_free(&r);
 }
 
 /*
