@@ -10,6 +10,7 @@
  * RAPIDO_KTREE_O, RAPIDO_OBJTREE_O: the same, built with O=.
  * Set up by tools/testing/rapido/run_tests.
  */
+#include <dirent.h>
 #include <pty.h>
 #include <sys/file.h>
 #include <sys/select.h>
@@ -288,6 +289,133 @@ TEST_F_TIMEOUT(boot, run_waits_on_tree_lock, BOOT_TIMEOUT)
 	EXPECT_EQ(0, WEXITSTATUS(st))
 		TH_LOG("the waiting run did not say so or did not pass");
 	free(lock);
+}
+
+/* A profile whose PREPARE exits 125: the run is a bisect skip, 125. */
+TEST_F_TIMEOUT(boot, prepare_exit_125_is_125, BOOT_TIMEOUT)
+{
+	char *const argv[] = { "scripts/rapido/rapido-test",
+			       "PROFILE=rapido-test-prepare", NULL };
+	char *pdir = strf("%s/tools/testing/rapido/profiles/rapido-test-prepare",
+			  self->ktree);
+	char *path;
+	struct run r;
+
+	rm_rf(pdir);
+	ASSERT_EQ(0, mkdir(pdir, 0755));
+	path = strf("%s/settings", pdir);
+	ASSERT_EQ(0, write_file(path, 0644, "PREPARE=prep\n"));
+	free(path);
+	path = strf("%s/manifest", pdir);
+	ASSERT_EQ(0, write_file(path, 0644, "bin sh\n"));
+	free(path);
+	path = strf("%s/autorun", pdir);
+	ASSERT_EQ(0, write_file(path, 0755, "#!/bin/sh\nexit 0\n"));
+	free(path);
+	path = strf("%s/prep", pdir);
+	ASSERT_EQ(0, write_file(path, 0755,
+				"#!/bin/sh\necho PREPARE-RAN\nexit 125\n"));
+	free(path);
+
+	ASSERT_EQ(0, run_in(&r, self->ktree, argv));
+	EXPECT_EQ(125, r.status) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "PREPARE-RAN")) run_dump(&r);
+	EXPECT_NE(NULL, strstr(r.err, "does not build")) run_dump(&r);
+	run_free(&r);
+	EXPECT_EQ(0, rm_rf(pdir));
+	free(pdir);
+}
+
+/* No QEMU in PATH: rapido cannot run, 128 (a bisect stops). */
+TEST_F_TIMEOUT(boot, qemu_missing_is_128, BOOT_TIMEOUT)
+{
+	static const char *const dirs[] = {
+		"/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin",
+	};
+	char bin[] = "/tmp/rapido-boot-path.XXXXXX";
+	char *path_var;
+	struct run r;
+
+	/* PATH: every program of the host but QEMU */
+	ASSERT_NE(NULL, mkdtemp(bin));
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+		DIR *d = opendir(dirs[i]);
+		struct dirent *e;
+
+		while (d && (e = readdir(d))) {
+			char *from, *to;
+
+			if (e->d_name[0] == '.' ||
+			    !strncmp(e->d_name, "qemu-system-", 12))
+				continue;
+			from = strf("%s/%s", dirs[i], e->d_name);
+			to = strf("%s/%s", bin, e->d_name);
+			if (symlink(from, to) && errno != EEXIST)
+				TH_LOG("symlink '%s': %s", to, strerror(errno));
+			free(from);
+			free(to);
+		}
+		if (d)
+			closedir(d);
+	}
+	path_var = strf("PATH=%s", bin);
+	{
+		char *const argv[] = { "env", path_var,
+				       "scripts/rapido/rapido-test",
+				       "PROFILE=simple", NULL };
+
+		ASSERT_EQ(0, run_in(&r, self->ktree, argv));
+	}
+	EXPECT_EQ(128, r.status) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "qemu-system-x86_64")) run_dump(&r);
+	run_free(&r);
+	free(path_var);
+	EXPECT_EQ(0, rm_rf(bin));
+}
+
+TEST_F_TIMEOUT(boot, other_arch_is_refused, BOOT_TIMEOUT)
+{
+	struct run r;
+
+	ASSERT_EQ(0, rapido_test(&r, self->ktree, "ARCH=arm64", NULL));
+	EXPECT_EQ(128, r.status) run_dump(&r);
+	EXPECT_NE(NULL, strstr(r.err, "ARCH=arm64")) run_dump(&r);
+	run_free(&r);
+}
+
+TEST_F_TIMEOUT(boot, bad_watch_is_refused, BOOT_TIMEOUT)
+{
+	struct run r;
+
+	ASSERT_EQ(0, rapido_test(&r, self->ktree, "WATCH=maybe", NULL));
+	EXPECT_EQ(128, r.status) run_dump(&r);
+	EXPECT_NE(NULL, strstr(r.err, "WATCH='maybe'")) run_dump(&r);
+	run_free(&r);
+}
+
+/* MEM=, CPUS= and ACCEL=tcg as the guest sees them. */
+TEST_F_TIMEOUT(boot, mem_cpus_accel_reach_the_guest, BOOT_TIMEOUT)
+{
+	char *const argv[] = { "scripts/rapido/rapido-test", "PROFILE=simple",
+		"MEM=400", "CPUS=2", "ACCEL=tcg",
+		"X=echo GUEST-CPUS=$(grep -c ^processor /proc/cpuinfo); "
+		"echo GUEST-$(grep MemTotal /proc/meminfo)", NULL };
+	unsigned long kib = 0;
+	struct run r;
+	char *p;
+
+	ASSERT_EQ(0, run_in(&r, self->ktree, argv));
+	EXPECT_EQ(0, r.status) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "GUEST-CPUS=2")) run_dump(&r);
+	p = strstr(r.out, "GUEST-MemTotal:");
+	ASSERT_NE(NULL, p) run_dump(&r);
+	kib = strtoul(p + strlen("GUEST-MemTotal:"), NULL, 10);
+	/* 400 MiB less the kernel's own reservations; the default is 256 */
+	EXPECT_LT(300UL * 1024, kib) run_dump(&r);
+	EXPECT_GE(400UL * 1024, kib) run_dump(&r);
+	/* TCG: no KVM under the guest */
+	EXPECT_FALSE(both_have(&r, "Hypervisor detected: KVM")) run_dump(&r);
+	run_free(&r);
 }
 
 TEST_F_TIMEOUT(boot, unknown_profile_is_128, BOOT_TIMEOUT)
