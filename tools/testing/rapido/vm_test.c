@@ -34,6 +34,7 @@ FIXTURE_SETUP(vm)
 	char tmpl[] = "/tmp/vm_test.XXXXXX";
 	const char *bin = rapido_bin("rapido-vm");
 
+	RT_ONLY();
 	if (!bin)
 		SETUP_SKIP("RAPIDO_BIN is not set");
 	self->p.bin = strdup(bin);
