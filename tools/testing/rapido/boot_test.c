@@ -33,6 +33,31 @@ FIXTURE(boot) {
 	char *config, *config_backup;
 };
 
+/*
+ * Put .config back from its backup (its old mtime too, so nothing
+ * rebuilds). But if a run configured the tree from the planted .config
+ * (a regression that let it build), kbuild's auto.conf is now newer than
+ * the restored .config and kbuild would never resync: every later test
+ * would run on a tree without the planted-out option. Then make .config
+ * new again.
+ */
+static int restore_config(const char *ktree, const char *config,
+			  const char *backup)
+{
+	char *auto_conf = strf("%s/include/config/auto.conf", ktree);
+	struct stat c, a;
+	int ret = restore_file(config, backup);
+
+	if (!ret && !stat(config, &c) && !stat(auto_conf, &a) &&
+	    (a.st_mtim.tv_sec > c.st_mtim.tv_sec ||
+	     (a.st_mtim.tv_sec == c.st_mtim.tv_sec &&
+	      a.st_mtim.tv_nsec > c.st_mtim.tv_nsec)) &&
+	    utimensat(AT_FDCWD, config, NULL, 0))
+		ret = -errno;
+	free(auto_conf);
+	return ret;
+}
+
 FIXTURE_SETUP(boot)
 {
 	char why[256], *path;
@@ -53,7 +78,7 @@ FIXTURE_SETUP(boot)
 	self->config = strf("%s/.config", self->ktree);
 	self->config_backup = strf("%s/.rapido/test-config-backup", self->ktree);
 	ASSERT_EQ(0, restore_file(self->plant, self->plant_backup));
-	ASSERT_EQ(0, restore_file(self->config, self->config_backup));
+	ASSERT_EQ(0, restore_config(self->ktree, self->config, self->config_backup));
 }
 
 FIXTURE_TEARDOWN(boot)
@@ -63,7 +88,7 @@ FIXTURE_TEARDOWN(boot)
 	if (!self->ktree || !self->plant)
 		return;
 	EXPECT_EQ(0, restore_file(self->plant, self->plant_backup));
-	EXPECT_EQ(0, restore_file(self->config, self->config_backup));
+	EXPECT_EQ(0, restore_config(self->ktree, self->config, self->config_backup));
 	EXPECT_TRUE(git_clean(self->ktree, &status))
 		TH_LOG("git status of %s is not clean:\n%s", self->ktree,
 		       status);
@@ -452,7 +477,7 @@ TEST_F_TIMEOUT(boot, config_without_needs_is_refused, BOOT_TIMEOUT)
 	EXPECT_NE(NULL, strstr(r.err, "make rapido-config PROFILE=simple"))
 		run_dump(&r);
 	run_free(&r);
-	ASSERT_EQ(0, restore_file(self->config, self->config_backup));
+	ASSERT_EQ(0, restore_config(self->ktree, self->config, self->config_backup));
 }
 
 TEST_F_TIMEOUT(boot, syntax_error_is_125, BOOT_TIMEOUT)
