@@ -69,9 +69,12 @@ FIXTURE_TEARDOWN(prof)
 
 /*
  * Does the tree's .config carry @profile's options? rapido-kconfig -e, as
- * rapido-test checks it; NULL if so, else why not (for SKIP).
+ * rapido-test checks it; NULL if so, else why not (for SKIP, which
+ * run_tests counts as a failure). A checker that cannot run or fails
+ * otherwise is the test's failure, never a skip: NULL then too.
  */
-static char *lacks_options(const char *ktree, const char *profile)
+static char *lacks_options(struct __test_metadata *_metadata,
+			   const char *ktree, const char *profile)
 {
 	char *config = strf("%s/.config", ktree);
 	char *base = strf("%s/tools/testing/rapido/base.config", ktree);
@@ -83,14 +86,12 @@ static char *lacks_options(const char *ktree, const char *profile)
 	struct run r;
 
 	setenv("srctree", ktree, 1);
-	if (run(&r, argv))
-		why = strf("cannot run %s", argv[0]);
-	else if (r.status == 1)
+	EXPECT_EQ(0, run(&r, argv)) TH_LOG("cannot run %s", argv[0]);
+	EXPECT_TRUE(r.status == 0 || r.status == 1)
+		TH_LOG("rapido-kconfig failed (exit %d): %s", r.status, r.err);
+	if (r.status == 1)
 		why = strf("%s/.config lacks profile %s's options (make rapido-config PROFILE=%s): %s",
 			   ktree, profile, profile, r.out);
-	else if (r.status)
-		why = strf("rapido-kconfig failed (exit %d): %s", r.status,
-			   r.err);
 	run_free(&r);
 	unsetenv("srctree");
 	free(config);
@@ -184,7 +185,7 @@ static void fstests_ready(struct __test_metadata *_metadata,
 	char *src, *line, *why;
 	struct run r;
 
-	why = lacks_options(ktree, profile);
+	why = lacks_options(_metadata, ktree, profile);
 	if (why)
 		SKIP(return, "%s", why);
 	ASSERT_EQ(0, fake_suite(dir, "xfstests", fstests_check));
@@ -237,7 +238,7 @@ TEST_F_TIMEOUT(prof, fstests_check_failure_fails_the_run, BOOT_TIMEOUT)
 	struct run r;
 	char *src;
 
-	why = lacks_options(self->ktree, "fstests-ext4");
+	why = lacks_options(_metadata, self->ktree, "fstests-ext4");
 	if (why)
 		SKIP(return, "%s", why);
 	ASSERT_EQ(0, fake_suite(self->dir, "xfstests", fstests_check));
@@ -256,7 +257,7 @@ TEST_F_TIMEOUT(prof, fstests_without_src_is_a_clear_error, BOOT_TIMEOUT)
 	char *why;
 	struct run r;
 
-	why = lacks_options(self->ktree, "fstests-xfs");
+	why = lacks_options(_metadata, self->ktree, "fstests-xfs");
 	if (why)
 		SKIP(return, "%s", why);
 	ASSERT_EQ(0, rapido_test(&r, self->ktree, "fstests-xfs", NULL, NULL,
@@ -273,7 +274,7 @@ TEST_F_TIMEOUT(prof, fstests_src_not_a_tree_is_a_clear_error, BOOT_TIMEOUT)
 	struct run r;
 	char *src;
 
-	why = lacks_options(self->ktree, "fstests-xfs");
+	why = lacks_options(_metadata, self->ktree, "fstests-xfs");
 	if (why)
 		SKIP(return, "%s", why);
 	src = strf("FSTESTS_SRC=%s", self->dir);
@@ -302,7 +303,7 @@ TEST_F_TIMEOUT(prof, blktests_zram_ready_and_check_runs, BOOT_TIMEOUT)
 	struct run r;
 	char *src;
 
-	why = lacks_options(self->ktree, "blktests-zram");
+	why = lacks_options(_metadata, self->ktree, "blktests-zram");
 	if (why)
 		SKIP(return, "%s", why);
 	ASSERT_EQ(0, fake_suite(self->dir, "blktests", blktests_check));
@@ -327,7 +328,7 @@ TEST_F_TIMEOUT(prof, blktests_without_src_is_a_clear_error, BOOT_TIMEOUT)
 	char *why;
 	struct run r;
 
-	why = lacks_options(self->ktree, "blktests-zram");
+	why = lacks_options(_metadata, self->ktree, "blktests-zram");
 	if (why)
 		SKIP(return, "%s", why);
 	ASSERT_EQ(0, rapido_test(&r, self->ktree, "blktests-zram", NULL, NULL,
@@ -343,7 +344,7 @@ TEST_F_TIMEOUT(prof, kselftest_default_targets_pass, BOOT_TIMEOUT)
 	char *list, *path;
 	struct run r;
 
-	why = lacks_options(self->ktree, "kselftest");
+	why = lacks_options(_metadata, self->ktree, "kselftest");
 	if (why)
 		SKIP(return, "%s", why);
 	ASSERT_EQ(0, rapido_test(&r, self->ktree, "kselftest", NULL, NULL,
@@ -369,7 +370,7 @@ TEST_F_TIMEOUT(prof, kselftest_unknown_target_is_a_clear_error, BOOT_TIMEOUT)
 	char *why;
 	struct run r;
 
-	why = lacks_options(self->ktree, "kselftest");
+	why = lacks_options(_metadata, self->ktree, "kselftest");
 	if (why)
 		SKIP(return, "%s", why);
 	ASSERT_EQ(0, rapido_test(&r, self->ktree, "kselftest",
