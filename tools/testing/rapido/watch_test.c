@@ -1000,7 +1000,10 @@ FIXTURE_VARIANT_ADD(change, compiler_sibling) {
 
 FIXTURE_SETUP(change)
 {
-	int ret = setup_tree(&self->t);
+	int ret;
+
+	RT_ONLY();
+	ret = setup_tree(&self->t);
 
 	if (ret == -ENOENT && !self->t.bin)
 		SETUP_SKIP("RAPIDO_BIN is not set");
