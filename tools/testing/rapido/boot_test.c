@@ -12,6 +12,7 @@
  */
 #include <dirent.h>
 #include <pty.h>
+#include <sys/file.h>
 #include <sys/select.h>
 
 #include "kselftest_harness.h"
@@ -32,18 +33,44 @@ FIXTURE(boot) {
 	char *config, *config_backup;
 };
 
+/*
+ * Put .config back from its backup (its old mtime too, so nothing
+ * rebuilds). But if a run configured the tree from the planted .config
+ * (a regression that let it build), kbuild's auto.conf is now newer than
+ * the restored .config and kbuild would never resync: every later test
+ * would run on a tree without the planted-out option. Then make .config
+ * new again.
+ */
+static int restore_config(const char *ktree, const char *config,
+			  const char *backup)
+{
+	char *auto_conf = strf("%s/include/config/auto.conf", ktree);
+	struct stat c, a;
+	int ret = restore_file(config, backup);
+
+	if (!ret && !stat(config, &c) && !stat(auto_conf, &a) &&
+	    (a.st_mtim.tv_sec > c.st_mtim.tv_sec ||
+	     (a.st_mtim.tv_sec == c.st_mtim.tv_sec &&
+	      a.st_mtim.tv_nsec > c.st_mtim.tv_nsec)) &&
+	    utimensat(AT_FDCWD, config, NULL, 0))
+		ret = -errno;
+	free(auto_conf);
+	return ret;
+}
+
 FIXTURE_SETUP(boot)
 {
 	char why[256], *path;
 
+	RT_ONLY();
 	self->ktree = built_ktree(why, sizeof(why));
 	if (!self->ktree)
-		SKIP(return, "%s", why);
+		SETUP_SKIP("%s", why);
 	path = strf("%s/include/config/kernel.release", self->ktree);
 	self->krelease = read_text(path);
 	free(path);
 	if (!self->krelease)
-		SKIP(return, "%s is not configured and built", self->ktree);
+		SETUP_SKIP("%s is not configured and built", self->ktree);
 	self->krelease[strcspn(self->krelease, "\n")] = '\0';
 
 	self->plant = strf("%s/%s", self->ktree, PLANT_FILE);
@@ -51,7 +78,7 @@ FIXTURE_SETUP(boot)
 	self->config = strf("%s/.config", self->ktree);
 	self->config_backup = strf("%s/.rapido/test-config-backup", self->ktree);
 	ASSERT_EQ(0, restore_file(self->plant, self->plant_backup));
-	ASSERT_EQ(0, restore_file(self->config, self->config_backup));
+	ASSERT_EQ(0, restore_config(self->ktree, self->config, self->config_backup));
 }
 
 FIXTURE_TEARDOWN(boot)
@@ -61,7 +88,7 @@ FIXTURE_TEARDOWN(boot)
 	if (!self->ktree || !self->plant)
 		return;
 	EXPECT_EQ(0, restore_file(self->plant, self->plant_backup));
-	EXPECT_EQ(0, restore_file(self->config, self->config_backup));
+	EXPECT_EQ(0, restore_config(self->ktree, self->config, self->config_backup));
 	EXPECT_TRUE(git_clean(self->ktree, &status))
 		TH_LOG("git status of %s is not clean:\n%s", self->ktree,
 		       status);
@@ -108,6 +135,12 @@ TEST_F_TIMEOUT(boot, make_x_runs_after_autorun, BOOT_TIMEOUT)
 	line = strf("\n%s", self->krelease);
 	EXPECT_TRUE(both_have(&r, line)) run_dump(&r);
 	free(line);
+	/* the console comes through stdout: the autorun's line first */
+	ASSERT_NE(NULL, strstr(r.out, "simple: mounts and modules ok"))
+		run_dump(&r);
+	ASSERT_NE(NULL, strstr(r.out, "X-RAN-OK")) run_dump(&r);
+	EXPECT_LT(strstr(r.out, "simple: mounts and modules ok"),
+		  strstr(r.out, "X-RAN-OK")) run_dump(&r);
 	run_free(&r);
 }
 
@@ -150,6 +183,10 @@ TEST_F_TIMEOUT(boot, panic_fails_with_panic_lines, BOOT_TIMEOUT)
 	EXPECT_EQ(1, r.status) run_dump(&r);
 	EXPECT_TRUE(strstr(r.err, "Kernel panic - not syncing") ||
 		    strstr(r.out, "Kernel panic - not syncing")) run_dump(&r);
+	/* the reason rapido gives, not only the console's echo */
+	EXPECT_TRUE(both_have(&r,
+			      "rapido-vm: FAIL: kernel: Kernel panic - not syncing"))
+		run_dump(&r);
 	run_free(&r);
 }
 
@@ -164,6 +201,8 @@ TEST_F_TIMEOUT(boot, lkdtm_warn_fails, BOOT_TIMEOUT)
 	EXPECT_TRUE(both_have(&r, "X-SURVIVED-WARN")) run_dump(&r);
 	EXPECT_EQ(1, r.status) run_dump(&r);
 	EXPECT_TRUE(both_have(&r, "WARNING:")) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "rapido-vm: FAIL: kernel: WARNING:"))
+		run_dump(&r);
 	run_free(&r);
 }
 
@@ -343,30 +382,225 @@ TEST_F_TIMEOUT(boot, timeout_fails_in_time, BOOT_TIMEOUT)
  * Two runs on one tree at once: the build phase is serialized, each gets
  * its own VM and its own verdict.
  */
+/* The N of the vm<N> a run's verdict names ("(vmN, " or "/vmN/"), or -1. */
+static int vm_of(const char *out)
+{
+	const char *p = strstr(out, "rapido-vm: ");
+	int n;
+
+	for (; p && *p && *p != '\n'; p++)
+		if ((p[0] == '(' || p[0] == '/') && !strncmp(p + 1, "vm", 2) &&
+		    sscanf(p + 3, "%d", &n) == 1)
+			return n;
+	return -1;
+}
+
 TEST_F_TIMEOUT(boot, parallel_runs_on_one_tree, BOOT_TIMEOUT)
 {
+	int fds[2], st, vm_child = -1;
 	struct run r;
 	pid_t pid;
-	int st;
 
+	/* both VMs live 5 s: the runs overlap, so they need two vm<N> */
+	ASSERT_EQ(0, pipe(fds));
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
 		struct run rc;
+		int vm;
 
-		if (rapido_test(&rc, self->ktree, "X=exit 3", NULL))
+		close(fds[0]);
+		if (rapido_test(&rc, self->ktree, "X=sleep 5; exit 3", NULL))
 			_exit(2);
 		if (rc.status != 1 || !both_have(&rc, "status 3"))
 			run_dump(&rc);
+		vm = vm_of(rc.out);
+		if (write(fds[1], &vm, sizeof(vm)) != sizeof(vm))
+			_exit(2);
 		_exit(rc.status == 1 && both_have(&rc, "status 3") ? 0 : 1);
 	}
-	ASSERT_EQ(0, rapido_test(&r, self->ktree, NULL, NULL));
+	close(fds[1]);
+	ASSERT_EQ(0, rapido_test(&r, self->ktree, "X=sleep 5", NULL));
 	EXPECT_EQ(0, r.status) run_dump(&r);
 	EXPECT_TRUE(both_have(&r, "PASS")) run_dump(&r);
-	run_free(&r);
 	ASSERT_EQ(pid, waitpid(pid, &st, 0));
 	EXPECT_TRUE(WIFEXITED(st));
 	EXPECT_EQ(0, WEXITSTATUS(st)) TH_LOG("the parallel X='exit 3' run went wrong");
+	EXPECT_EQ((ssize_t)sizeof(vm_child),
+		  read(fds[0], &vm_child, sizeof(vm_child)));
+	close(fds[0]);
+	EXPECT_LT(0, vm_of(r.out)) run_dump(&r);
+	EXPECT_LT(0, vm_child);
+	EXPECT_NE(vm_of(r.out), vm_child) run_dump(&r);
+	run_free(&r);
+}
+
+/*
+ * A run waits while another holds tree.lock (here: the test itself), says
+ * so, and goes on once it is released.
+ */
+TEST_F_TIMEOUT(boot, run_waits_on_tree_lock, BOOT_TIMEOUT)
+{
+	char *lock = strf("%s/.rapido/tree.lock", self->ktree);
+	int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	pid_t pid, reaped;
+	int st;
+
+	ASSERT_LE(0, fd) TH_LOG("%s: %s", lock, strerror(errno));
+	ASSERT_EQ(0, flock(fd, LOCK_EX));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct run rc;
+		int ok;
+
+		if (rapido_test(&rc, self->ktree, NULL, NULL))
+			_exit(2);
+		ok = rc.status == 0 &&
+		     both_have(&rc, "another rapido run is building");
+		if (!ok)
+			run_dump(&rc);
+		_exit(ok ? 0 : 1);
+	}
+	/* 20 s on: the run must still be waiting, not booted */
+	sleep(20);
+	reaped = waitpid(pid, &st, WNOHANG);
+	EXPECT_EQ(0, reaped) TH_LOG("the run did not wait for tree.lock");
+	ASSERT_EQ(0, flock(fd, LOCK_UN));
+	close(fd);
+	if (!reaped)
+		ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	EXPECT_TRUE(WIFEXITED(st));
+	EXPECT_EQ(0, WEXITSTATUS(st))
+		TH_LOG("the waiting run did not say so or did not pass");
+	free(lock);
+}
+
+/* A profile whose PREPARE exits 125: the run is a bisect skip, 125. */
+TEST_F_TIMEOUT(boot, prepare_exit_125_is_125, BOOT_TIMEOUT)
+{
+	char *const argv[] = { "scripts/rapido/rapido-test",
+			       "PROFILE=rapido-test-prepare", NULL };
+	char *pdir = strf("%s/tools/testing/rapido/profiles/rapido-test-prepare",
+			  self->ktree);
+	char *path;
+	struct run r;
+
+	rm_rf(pdir);
+	ASSERT_EQ(0, mkdir(pdir, 0755));
+	path = strf("%s/settings", pdir);
+	ASSERT_EQ(0, write_file(path, 0644, "PREPARE=prep\n"));
+	free(path);
+	path = strf("%s/manifest", pdir);
+	ASSERT_EQ(0, write_file(path, 0644, "bin sh\n"));
+	free(path);
+	path = strf("%s/autorun", pdir);
+	ASSERT_EQ(0, write_file(path, 0755, "#!/bin/sh\nexit 0\n"));
+	free(path);
+	path = strf("%s/prep", pdir);
+	ASSERT_EQ(0, write_file(path, 0755,
+				"#!/bin/sh\necho PREPARE-RAN\nexit 125\n"));
+	free(path);
+
+	ASSERT_EQ(0, run_in(&r, self->ktree, argv));
+	EXPECT_EQ(125, r.status) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "PREPARE-RAN")) run_dump(&r);
+	EXPECT_NE(NULL, strstr(r.err, "does not build")) run_dump(&r);
+	run_free(&r);
+	EXPECT_EQ(0, rm_rf(pdir));
+	free(pdir);
+}
+
+/* No QEMU in PATH: rapido cannot run, 128 (a bisect stops). */
+TEST_F_TIMEOUT(boot, qemu_missing_is_128, BOOT_TIMEOUT)
+{
+	static const char *const dirs[] = {
+		"/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin",
+	};
+	char bin[] = "/tmp/rapido-boot-path.XXXXXX";
+	char *path_var;
+	struct run r;
+
+	/* PATH: every program of the host but QEMU */
+	ASSERT_NE(NULL, mkdtemp(bin));
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+		DIR *d = opendir(dirs[i]);
+		struct dirent *e;
+
+		while (d && (e = readdir(d))) {
+			char *from, *to;
+
+			if (e->d_name[0] == '.' ||
+			    !strncmp(e->d_name, "qemu-system-", 12))
+				continue;
+			from = strf("%s/%s", dirs[i], e->d_name);
+			to = strf("%s/%s", bin, e->d_name);
+			if (symlink(from, to) && errno != EEXIST)
+				TH_LOG("symlink '%s': %s", to, strerror(errno));
+			free(from);
+			free(to);
+		}
+		if (d)
+			closedir(d);
+	}
+	path_var = strf("PATH=%s", bin);
+	{
+		char *const argv[] = { "env", path_var,
+				       "scripts/rapido/rapido-test",
+				       "PROFILE=simple", NULL };
+
+		ASSERT_EQ(0, run_in(&r, self->ktree, argv));
+	}
+	EXPECT_EQ(128, r.status) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "qemu-system-x86_64")) run_dump(&r);
+	run_free(&r);
+	free(path_var);
+	EXPECT_EQ(0, rm_rf(bin));
+}
+
+TEST_F_TIMEOUT(boot, other_arch_is_refused, BOOT_TIMEOUT)
+{
+	struct run r;
+
+	ASSERT_EQ(0, rapido_test(&r, self->ktree, "ARCH=arm64", NULL));
+	EXPECT_EQ(128, r.status) run_dump(&r);
+	EXPECT_NE(NULL, strstr(r.err, "ARCH=arm64")) run_dump(&r);
+	run_free(&r);
+}
+
+TEST_F_TIMEOUT(boot, bad_watch_is_refused, BOOT_TIMEOUT)
+{
+	struct run r;
+
+	ASSERT_EQ(0, rapido_test(&r, self->ktree, "WATCH=maybe", NULL));
+	EXPECT_EQ(128, r.status) run_dump(&r);
+	EXPECT_NE(NULL, strstr(r.err, "WATCH='maybe'")) run_dump(&r);
+	run_free(&r);
+}
+
+/* MEM=, CPUS= and ACCEL=tcg as the guest sees them. */
+TEST_F_TIMEOUT(boot, mem_cpus_accel_reach_the_guest, BOOT_TIMEOUT)
+{
+	char *const argv[] = { "scripts/rapido/rapido-test", "PROFILE=simple",
+		"MEM=400", "CPUS=2", "ACCEL=tcg",
+		"X=echo GUEST-CPUS=$(grep -c ^processor /proc/cpuinfo); "
+		"echo GUEST-$(grep MemTotal /proc/meminfo)", NULL };
+	unsigned long kib = 0;
+	struct run r;
+	char *p;
+
+	ASSERT_EQ(0, run_in(&r, self->ktree, argv));
+	EXPECT_EQ(0, r.status) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "GUEST-CPUS=2")) run_dump(&r);
+	p = strstr(r.out, "GUEST-MemTotal:");
+	ASSERT_NE(NULL, p) run_dump(&r);
+	kib = strtoul(p + strlen("GUEST-MemTotal:"), NULL, 10);
+	/* 400 MiB less the kernel's own reservations; the default is 256 */
+	EXPECT_LT(300UL * 1024, kib) run_dump(&r);
+	EXPECT_GE(400UL * 1024, kib) run_dump(&r);
+	/* TCG: no KVM under the guest */
+	EXPECT_FALSE(both_have(&r, "Hypervisor detected: KVM")) run_dump(&r);
+	run_free(&r);
 }
 
 TEST_F_TIMEOUT(boot, unknown_profile_is_128, BOOT_TIMEOUT)
@@ -402,7 +636,7 @@ TEST_F_TIMEOUT(boot, config_without_needs_is_refused, BOOT_TIMEOUT)
 	EXPECT_NE(NULL, strstr(r.err, "make rapido-config PROFILE=simple"))
 		run_dump(&r);
 	run_free(&r);
-	ASSERT_EQ(0, restore_file(self->config, self->config_backup));
+	ASSERT_EQ(0, restore_config(self->ktree, self->config, self->config_backup));
 }
 
 TEST_F_TIMEOUT(boot, syntax_error_is_125, BOOT_TIMEOUT)
@@ -463,6 +697,10 @@ TEST_F_TIMEOUT(boot, cut_writes_the_image, BOOT_TIMEOUT)
 	struct stat st;
 	char *image;
 
+	/* an earlier test's image would satisfy a cut that does nothing */
+	image = strf("%s/.rapido/images/simple.cpio", self->ktree);
+	ASSERT_TRUE(unlink(image) == 0 || errno == ENOENT);
+	free(image);
 	ASSERT_EQ(0, run_in(&r, self->ktree, argv));
 	EXPECT_EQ(0, r.status) run_dump(&r);
 	image = strf("%s/.rapido/images/simple.cpio", self->ktree);
@@ -543,13 +781,14 @@ FIXTURE_SETUP(boot_o)
 {
 	char *path;
 
+	RT_ONLY();
 	self->src = getenv("RAPIDO_KTREE_O");
 	self->obj = getenv("RAPIDO_OBJTREE_O");
 	if (!self->src || !self->obj || !*self->src || !*self->obj)
-		SKIP(return, "RAPIDO_KTREE_O/RAPIDO_OBJTREE_O are not set");
+		SETUP_SKIP("RAPIDO_KTREE_O/RAPIDO_OBJTREE_O are not set");
 	path = strf("%s/arch/x86/boot/bzImage", self->obj);
 	if (access(path, R_OK))
-		SKIP(return, "%s is not built", self->obj);
+		SETUP_SKIP("%s is not built", self->obj);
 	free(path);
 }
 

@@ -44,7 +44,7 @@ FIXTURE_SETUP(dr)
 	const char *cut = rapido_bin("rapido-cut");
 
 	if (!cut || access(cut, X_OK))
-		SKIP(return, "RAPIDO_BIN is not set or has no rapido-cut");
+		SETUP_SKIP("RAPIDO_BIN is not set or has no rapido-cut");
 	self->cut = strdup(cut);
 	strcpy(self->dir, "/tmp/rapido-dracut.XXXXXX");
 	ASSERT_NE(NULL, mkdtemp(self->dir));
@@ -108,6 +108,61 @@ TEST_F(dr, argv_maps_each_directive)
 	free(m);
 	free(f);
 	free(tree);
+	free(out);
+}
+
+/*
+ * The two directives argv_maps_each_directive leaves out: an included
+ * manifest's lines map like the includer's, and kmod lines become
+ * --kver/--kmoddir/--add-drivers (the tree's installed modules: LKDTM).
+ */
+TEST_F(dr, argv_maps_kmod_and_include)
+{
+	char *const cut_simple[] = { "make", "-s", "rapido-cut",
+				     "PROFILE=simple", NULL };
+	char *m = strf("%s/manifest", self->dir);
+	char *sub = strf("%s/sub.manifest", self->dir);
+	char *f = strf("%s/inc", self->dir);
+	char *out = strf("%s/img.cpio", self->dir);
+	char why[256], *mods, *krel, *path, *inc;
+	const char *ktree = built_ktree(why, sizeof(why));
+	struct run r;
+
+	if (!ktree)
+		SKIP(return, "%s", why);
+	/* the tree's modules installed where rapido puts them */
+	ASSERT_EQ(0, run_in(&r, ktree, cut_simple));
+	ASSERT_EQ(0, r.status) run_dump(&r);
+	run_free(&r);
+	path = strf("%s/include/config/kernel.release", ktree);
+	krel = read_text(path);
+	ASSERT_NE(NULL, krel);
+	krel[strcspn(krel, "\n")] = '\0';
+	mods = strf("%s/.rapido/mods", ktree);
+	ASSERT_EQ(0, write_file(f, 0644, "x\n"));
+	ASSERT_EQ(0, write_file(sub, 0644, "file /rapido/inc inc 0644\n"));
+	ASSERT_EQ(0, write_file(m, 0644, "include sub.manifest\nkmod lkdtm\n"));
+	ASSERT_EQ(0, run(&r, (char *[]){ (char *)self->cut, "--dracut",
+					 "--list", "-m", mods, "-k", krel,
+					 "-o", out, m, NULL }));
+	EXPECT_EQ(0, r.status) run_dump(&r);
+	EXPECT_FALSE(has_line(r.out, "--no-kernel")) run_dump(&r);
+	inc = strf("--kver\n%s\n", krel);
+	EXPECT_NE(NULL, strstr(r.out, inc)) run_dump(&r);
+	free(inc);
+	EXPECT_TRUE(has_line(r.out, "--kmoddir")) run_dump(&r);
+	EXPECT_TRUE(has_line(r.out, "--add-drivers")) run_dump(&r);
+	EXPECT_NE(NULL, strstr(r.out, "lkdtm")) run_dump(&r);
+	inc = strf("--include\n%s\n/rapido/inc\n", f);
+	EXPECT_NE(NULL, strstr(r.out, inc)) run_dump(&r);
+	free(inc);
+	run_free(&r);
+	free(path);
+	free(krel);
+	free(mods);
+	free(m);
+	free(sub);
+	free(f);
 	free(out);
 }
 
@@ -205,11 +260,12 @@ FIXTURE_SETUP(dr_boot)
 {
 	char why[256];
 
+	RT_ONLY();
 	self->ktree = built_ktree(why, sizeof(why));
 	if (!self->ktree)
-		SKIP(return, "%s", why);
+		SETUP_SKIP("%s", why);
 	if (!have_dracut())
-		SKIP(return, "dracut is not installed (apt-get install dracut-core)");
+		SETUP_SKIP("dracut is not installed (apt-get install dracut-core)");
 }
 
 FIXTURE_TEARDOWN(dr_boot)
@@ -224,11 +280,16 @@ TEST_F_TIMEOUT(dr_boot, simple_passes, BOOT_TIMEOUT)
 			   self->ktree);
 	struct run r;
 
+	/* a stale image from an earlier run must not count */
+	ASSERT_TRUE(unlink(image) == 0 || errno == ENOENT);
 	ASSERT_EQ(0, run_in(&r, self->ktree, argv));
 	EXPECT_EQ(0, r.status) run_dump(&r);
 	EXPECT_TRUE(strstr(r.out, "simple: mounts and modules ok") ||
 		    strstr(r.err, "simple: mounts and modules ok")) run_dump(&r);
 	EXPECT_EQ(0, access(image, R_OK)) TH_LOG("%s is missing", image);
+	/* the image this run cut and booted is dracut's */
+	EXPECT_TRUE(both_have(&r, ".rapido/images/simple.dracut.cpio:"))
+		run_dump(&r);
 	run_free(&r);
 	free(image);
 }

@@ -18,6 +18,8 @@
  * options of every profile (a profile whose options are missing SKIPs,
  * with the reason). RAPIDO_BIN: rapido's programs (rapido-kconfig).
  */
+#include <dirent.h>
+
 #include "kselftest_harness.h"
 #include "rapido_test.h"
 
@@ -43,9 +45,9 @@ FIXTURE_SETUP(prof)
 	self->dir[0] = '\0';
 	self->ktree = built_ktree(why, sizeof(why));
 	if (!self->ktree)
-		SKIP(return, "%s", why);
+		SETUP_SKIP("%s", why);
 	if (!rapido_bin("rapido-kconfig"))
-		SKIP(return, "RAPIDO_BIN is not set (run_tests sets it)");
+		SETUP_SKIP("RAPIDO_BIN is not set (run_tests sets it)");
 	strcpy(self->dir, "/tmp/rapido-profiles.XXXXXX");
 	ASSERT_NE(NULL, mkdtemp(self->dir));
 }
@@ -69,9 +71,12 @@ FIXTURE_TEARDOWN(prof)
 
 /*
  * Does the tree's .config carry @profile's options? rapido-kconfig -e, as
- * rapido-test checks it; NULL if so, else why not (for SKIP).
+ * rapido-test checks it; NULL if so, else why not (for SKIP, which
+ * run_tests counts as a failure). A checker that cannot run or fails
+ * otherwise is the test's failure, never a skip: NULL then too.
  */
-static char *lacks_options(const char *ktree, const char *profile)
+static char *lacks_options(struct __test_metadata *_metadata,
+			   const char *ktree, const char *profile)
 {
 	char *config = strf("%s/.config", ktree);
 	char *base = strf("%s/tools/testing/rapido/base.config", ktree);
@@ -83,14 +88,12 @@ static char *lacks_options(const char *ktree, const char *profile)
 	struct run r;
 
 	setenv("srctree", ktree, 1);
-	if (run(&r, argv))
-		why = strf("cannot run %s", argv[0]);
-	else if (r.status == 1)
+	EXPECT_EQ(0, run(&r, argv)) TH_LOG("cannot run %s", argv[0]);
+	EXPECT_TRUE(r.status == 0 || r.status == 1)
+		TH_LOG("rapido-kconfig failed (exit %d): %s", r.status, r.err);
+	if (r.status == 1)
 		why = strf("%s/.config lacks profile %s's options (make rapido-config PROFILE=%s): %s",
 			   ktree, profile, profile, r.out);
-	else if (r.status)
-		why = strf("rapido-kconfig failed (exit %d): %s", r.status,
-			   r.err);
 	run_free(&r);
 	unsetenv("srctree");
 	free(config);
@@ -233,7 +236,7 @@ TEST_F_TIMEOUT(prof, fstests_generic_001_on_xfs_btrfs_ext4, BOOT_TIMEOUT)
 	for (size_t i = 0; i < ARRAY_SIZE(fs); i++) {
 		char *profile = strf("fstests-%s", fs[i]);
 
-		why = lacks_options(self->ktree, profile);
+		why = lacks_options(_metadata, self->ktree, profile);
 		free(profile);
 		if (why)
 			SKIP(return, "%s", why);
@@ -284,7 +287,7 @@ static void fstests_real(struct __test_metadata *_metadata, struct run *r,
 
 	if (!ktree)
 		return;		/* skipped in the setup */
-	why = lacks_options(ktree, "fstests-ext4");
+	why = lacks_options(_metadata, ktree, "fstests-ext4");
 	if (why)
 		SKIP(return, "%s", why);
 	if (!xfstests)
@@ -334,7 +337,7 @@ TEST_F_TIMEOUT(prof, fstests_check_failure_fails_the_run, BOOT_TIMEOUT)
 	struct run r;
 	char *src;
 
-	why = lacks_options(self->ktree, "fstests-ext4");
+	why = lacks_options(_metadata, self->ktree, "fstests-ext4");
 	if (why)
 		SKIP(return, "%s", why);
 	ASSERT_EQ(0, fake_suite(self->dir, "xfstests", fstests_check));
@@ -355,7 +358,7 @@ TEST_F_TIMEOUT(prof, fstests_without_src_is_a_clear_error, BOOT_TIMEOUT)
 	char *why;
 	struct run r;
 
-	why = lacks_options(self->ktree, "fstests-xfs");
+	why = lacks_options(_metadata, self->ktree, "fstests-xfs");
 	if (why)
 		SKIP(return, "%s", why);
 	ASSERT_EQ(0, rapido_test(&r, self->ktree, "fstests-xfs", NULL, NULL,
@@ -372,7 +375,7 @@ TEST_F_TIMEOUT(prof, fstests_src_not_a_tree_is_a_clear_error, BOOT_TIMEOUT)
 	struct run r;
 	char *src;
 
-	why = lacks_options(self->ktree, "fstests-xfs");
+	why = lacks_options(_metadata, self->ktree, "fstests-xfs");
 	if (why)
 		SKIP(return, "%s", why);
 	src = strf("FSTESTS_SRC=%s", self->dir);
@@ -393,7 +396,7 @@ static void blktests_real(struct __test_metadata *_metadata, struct run *r,
 
 	if (!ktree)
 		return;		/* skipped in the setup */
-	why = lacks_options(ktree, "blktests-zram");
+	why = lacks_options(_metadata, ktree, "blktests-zram");
 	if (why)
 		SKIP(return, "%s", why);
 	if (!blktests)
@@ -467,7 +470,7 @@ TEST_F_TIMEOUT(prof, blktests_without_src_is_a_clear_error, BOOT_TIMEOUT)
 	char *why;
 	struct run r;
 
-	why = lacks_options(self->ktree, "blktests-zram");
+	why = lacks_options(_metadata, self->ktree, "blktests-zram");
 	if (why)
 		SKIP(return, "%s", why);
 	ASSERT_EQ(0, rapido_test(&r, self->ktree, "blktests-zram", NULL, NULL,
@@ -483,7 +486,7 @@ TEST_F_TIMEOUT(prof, kselftest_default_targets_pass, BOOT_TIMEOUT)
 	char *list, *path;
 	struct run r;
 
-	why = lacks_options(self->ktree, "kselftest");
+	why = lacks_options(_metadata, self->ktree, "kselftest");
 	if (why)
 		SKIP(return, "%s", why);
 	ASSERT_EQ(0, rapido_test(&r, self->ktree, "kselftest", NULL, NULL,
@@ -509,7 +512,7 @@ TEST_F_TIMEOUT(prof, kselftest_unknown_target_is_a_clear_error, BOOT_TIMEOUT)
 	char *why;
 	struct run r;
 
-	why = lacks_options(self->ktree, "kselftest");
+	why = lacks_options(_metadata, self->ktree, "kselftest");
 	if (why)
 		SKIP(return, "%s", why);
 	ASSERT_EQ(0, rapido_test(&r, self->ktree, "kselftest",
@@ -568,28 +571,41 @@ TEST_F(prof, unknown_variable_is_still_refused)
 
 TEST_F(prof, list_describes_every_profile)
 {
-	static const char *const profiles[] = {
-		"fstests-xfs", "fstests-btrfs", "fstests-ext4",
-		"blktests-zram", "kselftest",
-	};
 	char *const argv[] = { "make", "-s", "rapido-list", NULL };
+	/* every profile directory installed in the tree, none named here */
+	char *pdir = strf("%s/tools/testing/rapido/profiles", self->ktree);
+	DIR *d = opendir(pdir);
+	struct dirent *e;
+	int listed = 0;
 	struct run r;
 	char *out;
 
+	ASSERT_NE(NULL, d) TH_LOG("%s: %s", pdir, strerror(errno));
 	ASSERT_EQ(0, run_in(&r, self->ktree, argv));
 	EXPECT_EQ(0, r.status) run_dump(&r);
 	out = strf("\n%s", r.out);
-	for (size_t i = 0; i < ARRAY_SIZE(profiles); i++) {
-		char *line = strf("\n%-16s ", profiles[i]);
+	while ((e = readdir(d))) {
+		char *manifest = strf("%s/%s/manifest", pdir, e->d_name);
+		char *line = strf("\n%-16s ", e->d_name);
 		char *p = strstr(out, line);
 
+		if (access(manifest, F_OK)) {
+			free(manifest);
+			free(line);
+			continue;
+		}
+		listed++;
 		EXPECT_NE(NULL, p) TH_LOG("%s is not listed:\n%s",
-					  profiles[i], r.out);
+					  e->d_name, r.out);
 		if (p)
 			EXPECT_NE(0, strncmp(p + strlen(line),
 					     "(no description)", 16));
+		free(manifest);
 		free(line);
 	}
+	closedir(d);
+	free(pdir);
+	EXPECT_LE(9, listed);
 	EXPECT_NE(NULL, strstr(r.out, "vars FSTESTS_SRC FSTESTS ZRAM_SIZE=1G"))
 		run_dump(&r);
 	free(out);

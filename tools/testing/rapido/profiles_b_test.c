@@ -157,9 +157,10 @@ FIXTURE_SETUP(profile)
 	char why[256], *path, *missing, *tool;
 	const char *src;
 
+	RT_ONLY();
 	self->ktree = built_ktree(why, sizeof(why));
 	if (!self->ktree)
-		SKIP(return, "%s", why);
+		SETUP_SKIP("%s", why);
 	src = getenv("RAPIDO_SRC");
 	path = strf("%s/tools/testing/rapido/profiles/%s/config",
 		    src && *src ? src : self->ktree, variant->name);
@@ -172,12 +173,12 @@ FIXTURE_SETUP(profile)
 	ASSERT_NE(NULL, missing) TH_LOG("cannot read %s or .config", path);
 	free(path);
 	if (*missing)
-		SKIP(return, "%s: %s/.config lacks %s (make rapido-config PROFILE=%s, then build)",
+		SETUP_SKIP("%s: %s/.config lacks %s (make rapido-config PROFILE=%s, then build)",
 		     variant->name, self->ktree, missing, variant->name);
 	free(missing);
 	tool = missing_tool(variant->tools);
 	if (tool)
-		SKIP(return, "%s needs %s on the host", variant->name, tool);
+		SETUP_SKIP("%s needs %s on the host", variant->name, tool);
 	self->ready = 1;
 }
 
@@ -242,9 +243,10 @@ FIXTURE_SETUP(control)
 	char why[256], *path, *config, *missing;
 	const char *src;
 
+	RT_ONLY();
 	self->ktree = built_ktree(why, sizeof(why));
 	if (!self->ktree)
-		SKIP(return, "%s", why);
+		SETUP_SKIP("%s", why);
 	src = getenv("RAPIDO_SRC");
 	path = strf("%s/tools/testing/rapido/profiles/simple/config",
 		    src && *src ? src : self->ktree);
@@ -254,7 +256,7 @@ FIXTURE_SETUP(control)
 	free(path);
 	ASSERT_NE(NULL, missing);
 	if (*missing)
-		SKIP(return, "simple: %s/.config lacks %s", self->ktree,
+		SETUP_SKIP("simple: %s/.config lacks %s", self->ktree,
 		     missing);
 	free(missing);
 	self->ready = 1;
@@ -324,7 +326,7 @@ FIXTURE_SETUP(argv)
 	const char *bin = rapido_bin("rapido-vm");
 
 	if (!bin)
-		SKIP(return, "RAPIDO_BIN is not set");
+		SETUP_SKIP("RAPIDO_BIN is not set");
 	self->bin = strdup(bin);
 	ASSERT_NE(NULL, mkdtemp(tmpl));
 	self->tmp = strdup(tmpl);

@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <ftw.h>
 #include <poll.h>
 #include <signal.h>
@@ -364,5 +365,52 @@ static inline const char *built_ktree(char *why, size_t len)
 #else
 #define rt_failed(_metadata)	(!(_metadata)->passed)
 #endif
+
+/*
+ * SKIP from a FIXTURE_SETUP, so that the test's body does not run. Up to
+ * 6.8 the harness runs the body after a setup's SKIP (SKIP sets passed,
+ * which its "did the setup fail" check reads as success), and the body's
+ * failures then report as a skip: there, leave through the harness's own
+ * setjmp (which SKIP's ASSERTs use too), as a failed setup would. From 6.9
+ * on, a setup's SKIP ends the test: the setup runs in a process of its own,
+ * which the harness then ends with _exit(0), as this does. Either way the
+ * teardown does not run (setup_completed is still false): use before the
+ * setup allocates.
+ */
+#ifdef FIXTURE_TEARDOWN_PARENT
+#define SETUP_SKIP(fmt, ...)	SKIP(_exit(0), fmt, ##__VA_ARGS__)
+#else
+#define SETUP_SKIP(fmt, ...)	\
+	SKIP(longjmp(_metadata->env, 1), fmt, ##__VA_ARGS__)
+#endif
+
+/*
+ * Some tests of a program only (the 6.1 harness has no -t): RAPIDO_ONLY
+ * holds fnmatch(3) patterns of "fixture.test" names, separated by spaces.
+ * A fixture's setup that starts with RT_ONLY() skips the other tests with
+ * the reason "not selected", which run_tests does not count.
+ */
+static inline int rt_selected(const char *fixture, const char *test)
+{
+	const char *only = getenv("RAPIDO_ONLY");
+	char *name, *list, *save, *pat;
+	int hit = 0;
+
+	if (!only || !*only)
+		return 1;
+	name = strf("%s.%s", fixture, test);
+	list = strf("%s", only);
+	for (pat = strtok_r(list, " ", &save); pat && !hit;
+	     pat = strtok_r(NULL, " ", &save))
+		hit = !fnmatch(pat, name, 0);
+	free(list);
+	free(name);
+	return hit;
+}
+
+#define RT_ONLY() do {							\
+	if (!rt_selected(_metadata->fixture->name, _metadata->name))	\
+		SETUP_SKIP("not selected (RAPIDO_ONLY)");		\
+} while (0)
 
 #endif /* RAPIDO_TEST_H */

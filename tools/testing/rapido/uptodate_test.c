@@ -57,9 +57,10 @@ FIXTURE_SETUP(uptodate)
 {
 	char why[256];
 
+	RT_ONLY();
 	self->ktree = built_ktree(why, sizeof(why));
 	if (!self->ktree)
-		SKIP(return, "%s", why);
+		SETUP_SKIP("%s", why);
 	self->plant = strf("%s/%s", self->ktree, PLANT_FILE);
 	self->backup = strf("%s/.rapido/test-uptodate-backup", self->ktree);
 	ASSERT_EQ(0, restore_file(self->plant, self->backup));

@@ -302,7 +302,7 @@ FIXTURE_SETUP(watch)
 	int ret = setup_tree(&self->t);
 
 	if (ret == -ENOENT && !self->t.bin)
-		SKIP(return, "RAPIDO_BIN is not set");
+		SETUP_SKIP("RAPIDO_BIN is not set");
 	ASSERT_EQ(0, ret);
 }
 
@@ -765,7 +765,7 @@ FIXTURE_SETUP(usage)
 	int ret = setup_tree(&self->t);
 
 	if (ret == -ENOENT && !self->t.bin)
-		SKIP(return, "RAPIDO_BIN is not set");
+		SETUP_SKIP("RAPIDO_BIN is not set");
 	ASSERT_EQ(0, ret);
 }
 
@@ -1000,10 +1000,13 @@ FIXTURE_VARIANT_ADD(change, compiler_sibling) {
 
 FIXTURE_SETUP(change)
 {
-	int ret = setup_tree(&self->t);
+	int ret;
+
+	RT_ONLY();
+	ret = setup_tree(&self->t);
 
 	if (ret == -ENOENT && !self->t.bin)
-		SKIP(return, "RAPIDO_BIN is not set");
+		SETUP_SKIP("RAPIDO_BIN is not set");
 	ASSERT_EQ(0, ret);
 }
 
