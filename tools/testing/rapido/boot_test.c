@@ -626,6 +626,10 @@ TEST_F_TIMEOUT(driver, killed_run_is_cleaned, BOOT_TIMEOUT)
 	int st, fd;
 	pid_t pid;
 
+	/* built and cut first: the killed run goes straight to its VM */
+	ASSERT_EQ(0, rapido_test(&r, self->ktree, "X=true", NULL));
+	ASSERT_EQ(0, r.status) run_dump(&r);
+	run_free(&r);
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
@@ -646,6 +650,8 @@ TEST_F_TIMEOUT(driver, killed_run_is_cleaned, BOOT_TIMEOUT)
 		if (!dead)
 			usleep(50000);
 	}
+	if (!dead)
+		kill(-pid, SIGKILL);
 	ASSERT_NE(NULL, dead);
 	sleep(2);
 	ASSERT_EQ(0, kill(-pid, SIGKILL));
