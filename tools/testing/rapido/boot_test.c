@@ -537,6 +537,9 @@ TEST_F_TIMEOUT(driver, full_disk_build_is_128, BOOT_TIMEOUT)
 		if (fd < 0 || copy_with_times(from, config) ||
 		    dup2(fd, 1) < 0 || dup2(fd, 2) < 0 || chdir(src))
 			_exit(98);
+		/* kconfig's objects, which rapido-kconfig links */
+		if (system(strf("make -s O=%s olddefconfig", dir)))
+			_exit(96);
 		execv(argv[0], argv);
 		_exit(97);
 	}
