@@ -16,10 +16,13 @@
  * --start takes DIR/watch.lock (held: another watcher is in charge, exit 0)
  * and returns; a detached child (double fork, setsid, every inherited fd
  * closed, nice 19 and SCHED_IDLE for its walk) then puts an inotify watch
- * on every directory under each ROOT (symlinks not followed, except a ROOT
- * itself; a --prune PATH is skipped, one ending in '*' skips every last
- * component with that prefix) and on each --file (following symlinks), and
- * on the directory entries naming the file and every symlink on its way.
+ * on every directory under each ROOT (a --prune PATH is skipped, one ending
+ * in '*' skips every last component with that prefix) and on each --file
+ * (following symlinks), and on the directory entries naming the file and
+ * every symlink on its way. A symlink under a ROOT is followed when its
+ * target is outside every ROOT (kbuild reads the target through it, as
+ * find -L would): a file as a --file is, a directory as a ROOT is (each
+ * directory once), reported by the path through the symlink.
  * Only then does it look at the ctimes (in the same walk: a directory's
  * watch is set before its entries are looked at): a change during or after
  * that is queued by inotify, one before it shows in the ctime. DIR must be
@@ -148,6 +151,7 @@ struct watch {
 	char *path;
 	unsigned int kind;
 	char **names;		/* W_ENTRY: the names that count */
+	char **owners;		/* ... and the --file each is on the way to */
 	size_t nnames;
 };
 
@@ -194,6 +198,9 @@ struct watcher {
 	struct watch *w;	/* indexed by watch descriptor */
 	size_t nw;
 	size_t ndirs;
+	char **real_roots;	/* the ROOTs, symlinks resolved */
+	struct stat *followed;	/* directories walked through a symlink */
+	size_t nfollowed;
 };
 
 static int nerrors;
@@ -458,7 +465,7 @@ static int check_fs(const struct watcher *w, const char *path,
 /* ---- setting the watches ---- */
 
 static int add_watch(struct watcher *w, const char *path, uint32_t mask,
-		     unsigned int kind, const char *name)
+		     unsigned int kind, const char *name, const char *owner)
 {
 	int wd = inotify_add_watch(w->ifd, path, mask);
 	struct watch *wt;
@@ -487,13 +494,64 @@ static int add_watch(struct watcher *w, const char *path, uint32_t mask,
 	if (name) {
 		wt->names = xrealloc(wt->names,
 				     (wt->nnames + 1) * sizeof(*wt->names));
-		wt->names[wt->nnames++] = xstrdup(name);
+		wt->owners = xrealloc(wt->owners,
+				      (wt->nnames + 1) * sizeof(*wt->owners));
+		wt->names[wt->nnames] = xstrdup(name);
+		wt->owners[wt->nnames++] = xstrdup(owner);
 	}
 	return 0;
 }
 
 static int walk(struct watcher *w, char *path, size_t len, int fd,
 		dev_t dev);
+static int watch_root(struct watcher *w, const char *root);
+static int watch_file(struct watcher *w, const char *file);
+
+/* Is @real (resolved) under a ROOT, or above one? */
+static bool near_roots(const struct watcher *w, const char *real)
+{
+	size_t n = strlen(real);
+
+	for (size_t i = 0; i < w->o->nroots; i++) {
+		const char *r = w->real_roots[i];
+		size_t rn = strlen(r);
+
+		if (!strncmp(real, r, rn) && (!real[rn] || real[rn] == '/'))
+			return true;
+		if (!strncmp(r, real, n) && (r[n] == '/' || n == 1))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The symlink @path under a ROOT: its target, if outside every ROOT, is
+ * watched as a --file, or, a directory not walked yet, as a ROOT. A
+ * dangling symlink is left to its directory's watch.
+ */
+static int follow_link(struct watcher *w, const char *path)
+{
+	char *real = realpath(path, NULL);
+	struct stat st;
+
+	if (!real)
+		return 0;
+	if (near_roots(w, real) || stat(real, &st)) {
+		free(real);
+		return 0;
+	}
+	free(real);
+	if (!S_ISDIR(st.st_mode))
+		return watch_file(w, path);
+	for (size_t i = 0; i < w->nfollowed; i++)
+		if (w->followed[i].st_dev == st.st_dev &&
+		    w->followed[i].st_ino == st.st_ino)
+			return 0;
+	w->followed = xrealloc(w->followed,
+			       (w->nfollowed + 1) * sizeof(*w->followed));
+	w->followed[w->nfollowed++] = st;
+	return watch_root(w, path);
+}
 
 /* Directory @path (entry @name of @pfd, as @st): watch it, then walk it. */
 static int descend(struct watcher *w, char *path, size_t len, int pfd,
@@ -502,7 +560,7 @@ static int descend(struct watcher *w, char *path, size_t len, int pfd,
 	struct statfs sf;
 	int fd, ret;
 
-	ret = add_watch(w, path, DIR_MASK | IN_DONT_FOLLOW, W_TREE, NULL);
+	ret = add_watch(w, path, DIR_MASK | IN_DONT_FOLLOW, W_TREE, NULL, NULL);
 	if (ret)
 		return ret;
 	fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
@@ -567,6 +625,8 @@ static int walk(struct watcher *w, char *path, size_t len, int fd,
 			ret = found_change(w, path);
 		else if (S_ISDIR(st.st_mode))
 			ret = descend(w, path, sub, dirfd(d), name, &st, dev);
+		else if (S_ISLNK(st.st_mode))
+			ret = follow_link(w, path);
 		path[len] = '\0';
 		if (ret)
 			break;
@@ -587,7 +647,7 @@ static int watch_root(struct watcher *w, const char *root)
 
 	if (pruned_path(w->o, root))
 		return 0;
-	ret = add_watch(w, root, DIR_MASK, W_TREE, NULL);
+	ret = add_watch(w, root, DIR_MASK, W_TREE, NULL, NULL);
 	if (ret)
 		return ret;
 	fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -630,7 +690,8 @@ static int watch_file(struct watcher *w, const char *file)
 
 		memcpy(dir, cur, n);
 		dir[n] = '\0';
-		ret = add_watch(w, n ? dir : "/", DIR_MASK, W_ENTRY, slash + 1);
+		ret = add_watch(w, n ? dir : "/", DIR_MASK, W_ENTRY, slash + 1,
+				file);
 		if (ret)
 			return ret;
 		if (lstat(cur, &st))
@@ -648,7 +709,7 @@ static int watch_file(struct watcher *w, const char *file)
 			return fail(w, cur, "readlink", -ENAMETOOLONG);
 		strcpy(link[0] == '/' ? cur : slash + 1, link);
 	}
-	ret = add_watch(w, file, FILE_MASK, W_FILE, NULL);
+	ret = add_watch(w, file, FILE_MASK, W_FILE, NULL, NULL);
 	if (ret)
 		return ret;
 	if (stat(file, &st) || statfs(file, &sf))
@@ -690,9 +751,13 @@ static bool counts(const struct watcher *w, const struct inotify_event *ev,
 		return true;
 	if (wt->kind & W_TREE)
 		return !pruned_entry(w->o, prunes_of(w->o, wt->path), name);
-	for (size_t i = 0; i < wt->nnames; i++)
-		if (!strcmp(wt->names[i], name))
-			return true;
+	for (size_t i = 0; i < wt->nnames; i++) {
+		if (strcmp(wt->names[i], name))
+			continue;
+		/* by the --file's name: a symlink's target as the symlink */
+		snprintf(path, PATH_MAX, "%s", wt->owners[i]);
+		return true;
+	}
 	return false;
 }
 
@@ -950,6 +1015,12 @@ static int watch(struct watcher *w)
 	w->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (w->ifd < 0)
 		return fail(w, "inotify", "inotify_init1", -errno);
+	w->real_roots = xrealloc(NULL, o->nroots * sizeof(*w->real_roots));
+	for (size_t i = 0; i < o->nroots; i++) {
+		w->real_roots[i] = realpath(o->roots[i], NULL);
+		if (!w->real_roots[i])
+			return fail(w, o->roots[i], "realpath", -errno);
+	}
 	for (size_t i = 0; !ret && i < o->nroots; i++)
 		ret = watch_root(w, o->roots[i]);
 	for (size_t i = 0; !ret && i < o->nfiles; i++)

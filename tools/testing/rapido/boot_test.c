@@ -11,14 +11,19 @@
  * Set up by tools/testing/rapido/run_tests.
  */
 #include <dirent.h>
+#include <glob.h>
 #include <pty.h>
+#include <sched.h>
 #include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/select.h>
 
 #include "kselftest_harness.h"
 #include "rapido_test.h"
 
 #define BOOT_TIMEOUT	600
+/* an O= tmpfs that rapido's own programs fit in, but not the kernel */
+#define FULL_DISK_SIZE	"32m"
 
 /*
  * A planted syntax error is restored from this backup by every setup, so a
@@ -836,6 +841,298 @@ TEST_F_TIMEOUT(boot_o, make_in_output_dir, BOOT_TIMEOUT)
 	EXPECT_EQ(2, r.status) run_dump(&r);
 	EXPECT_TRUE(both_have(&r, "status 3")) run_dump(&r);
 	run_free(&r);
+}
+
+/*
+ * The driver's side of issue 8: a build failure that is the environment's
+ * (a missing compiler, a full disk) is exit 128, not 125; rapido writes
+ * and removes nothing through a symlink under .rapido/; what a run killed
+ * with -9 left in .rapido/tmp goes with the next run; O= on a source tree
+ * with a build of its own says make mrproper and leaves no GNUmakefile;
+ * an autorun without #! is refused when cutting.
+ */
+FIXTURE(driver) {
+	const char *ktree;
+};
+
+FIXTURE_SETUP(driver)
+{
+	char why[256];
+
+	self->ktree = built_ktree(why, sizeof(why));
+	if (!self->ktree)
+		SETUP_SKIP("%s", why);
+}
+
+FIXTURE_TEARDOWN(driver)
+{
+	char *status;
+
+	if (!self->ktree)
+		return;
+	EXPECT_TRUE(git_clean(self->ktree, &status))
+		TH_LOG("git status of %s is not clean:\n%s", self->ktree,
+		       status);
+	free(status);
+}
+
+TEST_F_TIMEOUT(driver, missing_compiler_is_128, BOOT_TIMEOUT)
+{
+	char *const argv[] = { "make", "rapido-cut", "PROFILE=simple",
+			 "CC=/nonexistent/gcc", NULL };
+	struct run r;
+
+	ASSERT_EQ(0, run_in(&r, self->ktree, argv));
+	EXPECT_EQ(2, r.status) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "the compiler '/nonexistent/gcc' is not found"))
+		run_dump(&r);
+	/* the runner's own code, as make reports it */
+	EXPECT_TRUE(both_have(&r, "Error 128")) run_dump(&r);
+	EXPECT_FALSE(both_have(&r, "does not build")) run_dump(&r);
+	run_free(&r);
+}
+
+/*
+ * kbuild into an O= directory on a small tmpfs (in a mount namespace of
+ * its own): it runs out of space, which is no verdict on the code.
+ */
+TEST_F_TIMEOUT(driver, full_disk_build_is_128, BOOT_TIMEOUT)
+{
+	const char *src = getenv("RAPIDO_KTREE_O");
+	const char *built = getenv("RAPIDO_OBJTREE_O");
+	char dir[] = "/tmp/rapido-full.XXXXXX";
+	char *log, *config, *obj, *text;
+	int st;
+	pid_t pid;
+
+	if (!src || !built || !*src || !*built)
+		SKIP(return, "RAPIDO_KTREE_O/RAPIDO_OBJTREE_O are not set");
+	ASSERT_NE(NULL, mkdtemp(dir));
+	log = strf("%s.log", dir);
+	obj = strf("O=%s", dir);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		char *const argv[] = { "scripts/rapido/rapido-test",
+				 "PROFILE=simple", obj, NULL };
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		char *from = strf("%s/.config", built);
+		char *settings = strf("%s/.rapido.config", built);
+
+		if (unshare(CLONE_NEWNS) ||
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+		    mount("tmpfs", dir, "tmpfs", 0, "size=" FULL_DISK_SIZE))
+			_exit(99);
+		/*
+		 * .rapido.config first: made afresh by kconfig, it would
+		 * also write an include/config/auto.conf of rapido's
+		 * symbols, newer than this .config
+		 */
+		config = strf("%s/.rapido.config", dir);
+		if (copy_with_times(settings, config))
+			_exit(98);
+		config = strf("%s/.config", dir);
+		if (fd < 0 || copy_with_times(from, config) ||
+		    dup2(fd, 1) < 0 || dup2(fd, 2) < 0 || chdir(src))
+			_exit(98);
+		/* kconfig's objects, which rapido-kconfig links */
+		if (system(strf("make -s O=%s olddefconfig", dir)))
+			_exit(96);
+		execv(argv[0], argv);
+		_exit(97);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	text = read_text(log);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 99)
+		SKIP(goto out, "cannot mount a tmpfs in a mount namespace");
+	ASSERT_TRUE(WIFEXITED(st));
+	EXPECT_EQ(128, WEXITSTATUS(st)) TH_LOG("%s", text);
+	EXPECT_NE(NULL, strstr(text, "No space left on device")) TH_LOG("%s", text);
+	EXPECT_NE(NULL, strstr(text, "rapido: kbuild failed: no space left on the device"))
+		TH_LOG("%s", text);
+out:
+	free(text);
+	unlink(log);
+	rm_rf(dir);
+	free(log);
+	free(obj);
+}
+
+/*
+ * .rapido/tmp (or mods) a symlink to another directory: refused with
+ * 128, and nothing in that directory is touched.
+ */
+TEST_F_TIMEOUT(driver, rapido_symlinks_are_refused, BOOT_TIMEOUT)
+{
+	static const char *const names[] = { "tmp", "mods", "stamps" };
+	char dir[] = "/tmp/rapido-link.XXXXXX";
+	struct run r;
+
+	ASSERT_NE(NULL, mkdtemp(dir));
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		char *entry = strf("%s/.rapido/%s", self->ktree, names[i]);
+		char *saved = strf("%s.test-saved", entry);
+		char *keep = strf("%s/keep", dir);
+		char *run_dir = strf("%s/run.killed", dir);
+		int moved;
+
+		ASSERT_EQ(0, write_file(keep, 0644, "not rapido's\n"));
+		ASSERT_EQ(0, mkdir(run_dir, 0755));
+		moved = !rename(entry, saved);
+		ASSERT_EQ(0, symlink(dir, entry));
+		ASSERT_EQ(0, rapido_test(&r, self->ktree, "X=true", NULL));
+		EXPECT_EQ(128, r.status) run_dump(&r);
+		EXPECT_TRUE(both_have(&r, "is not the directory rapido made"))
+			run_dump(&r);
+		EXPECT_EQ(0, access(keep, F_OK)) TH_LOG("%s: removed", names[i]);
+		EXPECT_EQ(0, access(run_dir, F_OK)) TH_LOG("%s: removed", names[i]);
+		run_free(&r);
+		ASSERT_EQ(0, unlink(entry));
+		if (moved)
+			ASSERT_EQ(0, rename(saved, entry));
+		rmdir(run_dir);
+		free(run_dir);
+		free(keep);
+		free(saved);
+		free(entry);
+	}
+	rm_rf(dir);
+}
+
+/* The first .rapido/tmp/run.* in @ktree, or NULL. */
+static char *find_run_dir(const char *ktree)
+{
+	char *pattern = strf("%s/.rapido/tmp/run.*", ktree);
+	char *found = NULL;
+	glob_t g;
+
+	if (!glob(pattern, 0, NULL, &g) && g.gl_pathc)
+		found = strdup(g.gl_pathv[0]);
+	globfree(&g);
+	free(pattern);
+	return found;
+}
+
+/*
+ * rapido-test killed with -9 (its process group: the driver, rapido-vm
+ * and QEMU) leaves its .rapido/tmp/run.*; the next run removes it, and
+ * leaves alone one whose run is alive (its lock is held).
+ */
+TEST_F_TIMEOUT(driver, killed_run_is_cleaned, BOOT_TIMEOUT)
+{
+	char *live = strf("%s/.rapido/tmp/run.test-live", self->ktree);
+	char *live_lock = strf("%s/lock", live);
+	char *dead = NULL, *dead_lock;
+	struct run r;
+	int st, fd;
+	pid_t pid;
+
+	/* built and cut first: the killed run goes straight to its VM */
+	ASSERT_EQ(0, rapido_test(&r, self->ktree, "X=true", NULL));
+	ASSERT_EQ(0, r.status) run_dump(&r);
+	run_free(&r);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		char *const argv[] = { "scripts/rapido/rapido-test",
+				 "PROFILE=simple", "X=sleep 300",
+				 "TIMEOUT=400", NULL };
+		int nul = open("/dev/null", O_RDWR);
+
+		if (setpgid(0, 0) || nul < 0 || dup2(nul, 1) < 0 ||
+		    dup2(nul, 2) < 0 || chdir(self->ktree))
+			_exit(127);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	/* its run directory, then the VM's console: the run is under way */
+	for (int i = 0; i < 6000 && !dead; i++) {
+		dead = find_run_dir(self->ktree);
+		if (!dead)
+			usleep(50000);
+	}
+	if (!dead)
+		kill(-pid, SIGKILL);
+	ASSERT_NE(NULL, dead);
+	sleep(2);
+	ASSERT_EQ(0, kill(-pid, SIGKILL));
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	EXPECT_EQ(0, access(dead, F_OK)) TH_LOG("%s: gone before the next run", dead);
+	/* QEMU dies with rapido-vm (PR_SET_PDEATHSIG): wait for the lock */
+	dead_lock = strf("%s/lock", dead);
+	fd = open(dead_lock, O_RDONLY | O_CLOEXEC);
+	free(dead_lock);
+	ASSERT_LE(0, fd);
+	for (int i = 0; i < 200 && flock(fd, LOCK_EX | LOCK_NB); i++)
+		usleep(50000);
+	close(fd);
+
+	/* a live run's directory: its lock held, here */
+	ASSERT_EQ(0, mkdir(live, 0755));
+	fd = open(live_lock, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, flock(fd, LOCK_EX));
+
+	ASSERT_EQ(0, rapido_test(&r, self->ktree, "X=true", NULL));
+	EXPECT_EQ(0, r.status) run_dump(&r);
+	run_free(&r);
+	EXPECT_NE(0, access(dead, F_OK)) TH_LOG("%s: still there", dead);
+	EXPECT_EQ(0, access(live, F_OK)) TH_LOG("%s: removed", live);
+	close(fd);
+	rm_rf(live);
+	free(live_lock);
+	free(live);
+	free(dead);
+}
+
+/*
+ * O= with a source tree that holds a build of its own: kbuild wants make
+ * mrproper, which rapido says in its own line; no GNUmakefile is left in
+ * the output directory.
+ */
+TEST_F_TIMEOUT(driver, o_on_built_source_says_mrproper, BOOT_TIMEOUT)
+{
+	char dir[] = "/tmp/rapido-o.XXXXXX";
+	char *o, *hook;
+	struct run r;
+
+	ASSERT_NE(NULL, mkdtemp(dir));
+	o = strf("O=%s", dir);
+	hook = strf("%s/GNUmakefile", dir);
+	ASSERT_EQ(0, rapido_test(&r, self->ktree, o, NULL));
+	EXPECT_EQ(128, r.status) run_dump(&r);
+	EXPECT_NE(NULL, strstr(r.err, "rapido: ")) run_dump(&r);
+	EXPECT_NE(NULL, strstr(r.err, "make mrproper")) run_dump(&r);
+	EXPECT_NE(0, access(hook, F_OK)) TH_LOG("%s is left", hook);
+	run_free(&r);
+	rm_rf(dir);
+	free(hook);
+	free(o);
+}
+
+/* An autorun the guest cannot execute (no #!) is refused at the cut. */
+TEST_F_TIMEOUT(driver, autorun_without_shebang_is_refused, BOOT_TIMEOUT)
+{
+	char *pdir = strf("%s/tools/testing/rapido/profiles/test-noshebang",
+			  self->ktree);
+	char *manifest = strf("%s/manifest", pdir);
+	char *autorun = strf("%s/autorun", pdir);
+	char *const argv[] = { "scripts/rapido/rapido", "cut",
+			 "PROFILE=test-noshebang", NULL };
+	struct run r;
+
+	rm_rf(pdir);
+	ASSERT_EQ(0, mkdir(pdir, 0755));
+	ASSERT_EQ(0, write_file(manifest, 0644, "bin sh\n"));
+	ASSERT_EQ(0, write_file(autorun, 0755, "echo no interpreter line\n"));
+	ASSERT_EQ(0, run_in(&r, self->ktree, argv));
+	EXPECT_EQ(128, r.status) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "does not start with #!")) run_dump(&r);
+	run_free(&r);
+	EXPECT_EQ(0, rm_rf(pdir));
+	free(autorun);
+	free(manifest);
+	free(pdir);
 }
 
 TEST_HARNESS_MAIN

@@ -3,8 +3,9 @@
  * Tests for rapido-watch, the inotify watcher that tells the driver
  * whether anything kbuild reads changed since the last kbuild: a scratch
  * tree (with a .git, the state directory .rapido and a .rapido.config,
- * all pruned) and a fake compiler outside it (bin/gcc, a symlink to
- * bin/cc), a stamp written last.
+ * all pruned), a fake compiler outside it (bin/gcc, a symlink to
+ * bin/cc), sources kept outside it behind symlinks (src/a/link.c to
+ * out/t.c, src/ext to out/d), a stamp written last.
  *
  * A watcher ends the moment it reads a change, so a query after a change
  * usually finds no watcher (exit 3). To see the "changed <path>" answer
@@ -42,11 +43,22 @@ static const char *const tree_files[] = {
 	"src/", "src/Makefile", "src/a/", "src/a/x.c", "src/a/b/",
 	"src/a/b/c/", "src/a/b/c/deep.c", "src/a/empty/", "src/b/",
 	"src/.config", "src/.git/", "src/.git/HEAD", "src/.rapido/",
-	"src/.rapido.config", "bin/", "bin/cc", "bin/ld",
+	"src/.rapido.config", "bin/", "bin/cc", "bin/ld", "out/", "out/t.c",
+	"out/d/", "out/d/u.c",
 };
 
-/* the directories a watcher on it watches: src, a, a/b, a/b/c, a/empty, b */
-#define TREE_DIRS	6
+/* symlinks of the scratch tree: { link, target } */
+static const char *const tree_links[][2] = {
+	{ "bin/gcc", "cc" },
+	{ "src/a/link.c", "../../out/t.c" },
+	{ "src/ext", "../out/d" },
+};
+
+/*
+ * the directories a watcher on it watches: src, a, a/b, a/b/c, a/empty, b
+ * and out/d through src/ext
+ */
+#define TREE_DIRS	7
 
 static char *at(const struct tree *t, const char *rel)
 {
@@ -77,9 +89,9 @@ static int make_tree(struct tree *t)
 			ret = write_file(p, 0644, "int x;\n");
 		free(p);
 	}
-	if (!ret) {
-		p = at(t, "bin/gcc");
-		ret = symlink("cc", p) ? -errno : 0;
+	for (size_t i = 0; !ret && i < ARRAY_SIZE(tree_links); i++) {
+		p = at(t, tree_links[i][0]);
+		ret = symlink(tree_links[i][1], p) ? -errno : 0;
 		free(p);
 	}
 	if (!ret)
@@ -412,6 +424,25 @@ TEST_F(watch, changed_before_start)
 	EXPECT_TRUE(log_has(&self->t, line));
 	free(line);
 	free(path);
+}
+
+/* The same for a symlink's target out of the tree, seen by the walk. */
+TEST_F(watch, link_target_changed_before_start)
+{
+	char *target = at(&self->t, "out/t.c");
+	char *link = at(&self->t, "src/a/link.c");
+	char *line = strf("changed: %s\n", link);
+
+	if (!self->t.bin)
+		SKIP(return, "RAPIDO_BIN is not set");
+
+	ASSERT_EQ(0, write_file(target, 0644, "int edited;\n"));
+	EXPECT_EQ(-ECHILD, start_fg(&self->t, NULL));
+	EXPECT_NE(0, access(self->t.sock, F_OK));
+	EXPECT_TRUE(log_has(&self->t, line));
+	free(line);
+	free(link);
+	free(target);
 }
 
 TEST_F(watch, second_start_defers)
@@ -996,6 +1027,32 @@ FIXTURE_VARIANT_ADD(change, compiler_symlink_retargeted) {
 
 FIXTURE_VARIANT_ADD(change, compiler_sibling) {
 	.steps = { { "bin/ld", do_touch }, { "bin/as", do_write } },
+};
+
+/* a source that is a symlink out of the tree: its target counts */
+FIXTURE_VARIANT_ADD(change, link_target_written) {
+	.steps = { { "out/t.c", do_append } },
+	.path = "src/a/link.c",
+};
+
+FIXTURE_VARIANT_ADD(change, link_target_touched) {
+	.steps = { { "out/t.c", do_touch } },
+	.path = "src/a/link.c",
+};
+
+FIXTURE_VARIANT_ADD(change, link_dir_target_written) {
+	.steps = { { "out/d/u.c", do_append } },
+	.path = "src/ext/u.c",
+};
+
+FIXTURE_VARIANT_ADD(change, link_dir_target_created) {
+	.steps = { { "out/d/new.c", do_write } },
+	.path = "src/ext/new.c",
+};
+
+/* beside the target, not under a symlinked directory: not read */
+FIXTURE_VARIANT_ADD(change, link_target_sibling) {
+	.steps = { { "out/other.c", do_write } },
 };
 
 FIXTURE_SETUP(change)
