@@ -795,15 +795,34 @@ TEST_F_TIMEOUT(lab, ceph_missing_package, 60)
 	free(bin);
 }
 
-/* Not healthy in time: 128 with the log tails and paths, nothing running */
+/*
+ * Not healthy in time: 128 with the log tails and paths, nothing running.
+ * A cluster that can never be healthy, whatever the machine's speed: a
+ * ceph-osd first in PATH makes the stores (--mkfs, the real one) but
+ * starts no daemon, so no PG ever gets active.
+ */
 TEST_F_TIMEOUT(lab, ceph_timeout_leaves_nothing, 120)
 {
-	char *const env[] = { "CEPH_TIMEOUT=1", NULL };
+	static const char shim[] =
+		"#!/bin/sh\n"
+		"case \" $* \" in *\" --mkfs \"*) exec /usr/bin/ceph-osd \"$@\" ;; esac\n"
+		"exit 0\n";
+	char *bin = strf("%s/bin", self->top);
+	char *osd = strf("%s/ceph-osd", bin);
+	char *path = strf("PATH=%s:%s", bin, getenv("PATH") ?: "/usr/bin");
+	char *const env[] = { "CEPH_TIMEOUT=5", path, NULL };
 	char *pids, *logdir;
 	struct run r;
+	FILE *f;
 
 	if (!have_ceph())
 		SKIP(return, "Debian's ceph packages are not installed (scripts/rapido/quickstart installs them)");
+	ASSERT_EQ(0, mkdir(bin, 0755));
+	f = fopen(osd, "w");
+	ASSERT_NE(NULL, f);
+	fputs(shim, f);
+	ASSERT_EQ(0, fclose(f));
+	ASSERT_EQ(0, chmod(osd, 0755));
 	ASSERT_EQ(0, svc(&r, self->tree, env, "ceph", "up", NULL));
 	EXPECT_EQ(128, r.status) run_dump(&r);
 	logdir = strf("%s/.rapido/lab/ceph/log/", self->tree);
@@ -815,6 +834,9 @@ TEST_F_TIMEOUT(lab, ceph_timeout_leaves_nothing, 120)
 	EXPECT_STREQ("", pids);
 	free(pids);
 	free(logdir);
+	free(path);
+	free(osd);
+	free(bin);
 }
 
 /* The make goals reach the scripts (Makefile.rapido -> the driver). */
