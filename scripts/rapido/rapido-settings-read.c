@@ -72,6 +72,12 @@ char *allowed(const struct key *k)
 		return xstrdup("a profile's name (make rapido-list)");
 	case T_VARS:
 		return xstrdup("a NAME or NAME=default word (NAME: A-Z, 0-9, _)");
+	case T_WORDS: {
+		char *c = choices_of(k), *r = xasprintf("known words: %s", c);
+
+		free(c);
+		return r;
+	}
 	case T_FILES:
 		return xstrdup("a NAME:SIZE word (NAME a plain file name, SIZE bytes, or with K, M, G or T)");
 	case T_STRING:
@@ -156,14 +162,36 @@ bool check_value(const struct key *k, struct val *v)
 		if (!what)
 			return true;
 		break;
+	case T_WORDS:
+		for (const char *w = s; *w;) {
+			size_t len = strcspn(w, " \t");
+			const char *const *c;
+
+			if (!len) {
+				w++;
+				continue;
+			}
+			for (c = k->choices; *c; c++)
+				if (strlen(*c) == len && !strncmp(w, *c, len))
+					break;
+			if (!*c) {
+				s = xstrndup(w, len);
+				what = "is not one of the";
+				break;
+			}
+			w += len;
+		}
+		if (!what)
+			return true;
+		break;
 	case T_STRING:
 		return true;
 	}
 	where = v->line ? xasprintf("%s:%d", v->file, v->line) :
 			  xstrdup(v->file);
 	ok = allowed(k);
-	error("%s: %s: '%s' %s %s", where, k->name, shown(s, strlen(s)),
-	      what, ok);
+	error("%s: %s: '%s' %s %s%s%s", where, k->name, shown(s, strlen(s)),
+	      what, ok, k->limit ? ": " : "", k->limit ? k->limit : "");
 	if (s != v->text)
 		free((char *)s);
 	free(where);
@@ -193,7 +221,11 @@ static bool kconfig_string(char *s)
  * .rapido.config, as kconfig writes it: comments, blank lines,
  * CONFIG_RAPIDO_X=value and "# CONFIG_RAPIDO_X is not set".
  */
-void read_kconfig(struct state *st)
+/*
+ * With @partial (services/lib.sh's --lab), a key missing from the file is
+ * not an error: the caller has Kconfig.rapido's default for it.
+ */
+void read_kconfig(struct state *st, bool partial)
 {
 	size_t len, i;
 	char *buf = slurp(st->config, &len), *line, *next;
@@ -290,7 +322,7 @@ found:
 	if (bad >= 3)
 		error("%s: does not look like a .rapido.config (make rapido-menuconfig writes one; or remove it to get Kconfig.rapido's defaults)",
 		      st->config);
-	for (i = 0; i < NKEYS && !bad; i++)
+	for (i = 0; i < NKEYS && !bad && !partial; i++)
 		if (keys[i].name && (keys[i].where & IN_KCONFIG) &&
 		    !st->kconfig[i].text && !st->kconfig[i].bad)
 			error("%s: CONFIG_%s is missing (remove the file to get Kconfig.rapido's defaults, or make rapido-menuconfig)",

@@ -24,6 +24,11 @@
  *   rapido-settings --help-vars                    make rapido-help's lines
  *   rapido-settings --names                        rapido's variables
  *   rapido-settings --check-kconfig Kconfig.rapido table == Kconfig?
+ *   rapido-settings --lab Kconfig.rapido [-c .rapido.config]
+ *	the lab's settings (services/lib.sh), records as with -c: the
+ *	environment over .rapido.config (which may lack them, or be
+ *	missing: the lab also runs on output trees no driver ran in) over
+ *	Kconfig.rapido's defaults, read from it.
  *
  * Precedence: the command line (or the environment) over a profile's
  * settings over .rapido.config; a profile's MEM and CPUS are minimums
@@ -48,6 +53,7 @@ static const char *const cut_choices[] = { "native", "dracut", NULL };
 static const char *const machine_choices[] = { "microvm", "pc", "q35", NULL };
 static const char *const arch_choices[] = { "x86_64", "x86", NULL };
 static const char *const v_choices[] = { "0", "1", "2", "12", NULL };
+static const char *const services_choices[] = { "ceph", NULL };
 
 #define ALL	(IN_KCONFIG | IN_PROFILE | IN_CMDLINE)
 #define KEY(n, sym, t, w)	.name = n, .kconfig = sym, .type = t, .where = w
@@ -98,6 +104,41 @@ const struct key keys[NKEYS] = {
 	{ KEY("VARS", NULL, T_VARS, IN_PROFILE) },
 	{ KEY("PREPARE", NULL, T_STRING, IN_PROFILE), .out = true },
 	{ KEY("VM_FILES", NULL, T_FILES, IN_PROFILE), .out = true },
+	{ KEY("NET", NULL, T_BOOL, IN_PROFILE), .out = true },
+	{ KEY("SERVICES", NULL, T_WORDS, IN_PROFILE),
+	  .choices = services_choices, .out = true },
+	{ KEY("VMS", NULL, T_INT, IN_PROFILE), .min = 1, .max = 1,
+	  .limit = "several VMs per run are not supported yet", .out = true },
+	/* the lab (services/): menu "Lab" of Kconfig.rapido */
+	{ KEY("LAB_NET", "RAPIDO_LAB_NET", T_STRING, IN_KCONFIG | IN_CMDLINE),
+	  .lab = true, .meta = "a.b.c.d/n",
+	  .doc = "the lab bridge's address (services/lab)" },
+	{ KEY("CEPH_OSDS", "RAPIDO_CEPH_OSDS", T_INT, IN_KCONFIG | IN_CMDLINE),
+	  .min = 1, .max = 16, .lab = true, .meta = "n",
+	  .doc = "OSDs of the lab's Ceph" },
+	{ KEY("CEPH_IMAGE_SIZE", "RAPIDO_CEPH_IMAGE_SIZE", T_INT,
+	      IN_KCONFIG | IN_CMDLINE),
+	  .min = 1, .max = 1048576, .lab = true, .meta = "MiB",
+	  .doc = "size of the lab's RBD image" },
+	{ KEY("CEPH_TIMEOUT", "RAPIDO_CEPH_TIMEOUT", T_INT,
+	      IN_KCONFIG | IN_CMDLINE),
+	  .min = 1, .max = 3600, .lab = true, .meta = "seconds",
+	  .doc = "ceph up's limit to a healthy cluster" },
+	{ KEY("RBD_POOL", "RAPIDO_RBD_POOL", T_STRING, IN_KCONFIG | IN_CMDLINE),
+	  .lab = true, .meta = "name", .doc = "pool of the RBD image" },
+	{ KEY("RBD_IMAGE", "RAPIDO_RBD_IMAGE", T_STRING,
+	      IN_KCONFIG | IN_CMDLINE),
+	  .lab = true, .meta = "name", .doc = "the RBD image of the profiles" },
+	{ KEY("CEPHFS_NAME", "RAPIDO_CEPHFS_NAME", T_STRING,
+	      IN_KCONFIG | IN_CMDLINE),
+	  .lab = true, .meta = "name", .doc = "the CephFS of the profiles" },
+	{ KEY("CEPH_USER", "RAPIDO_CEPH_USER", T_STRING,
+	      IN_KCONFIG | IN_CMDLINE),
+	  .lab = true, .meta = "name", .doc = "the guests' Ceph client name" },
+	{ KEY("CEPH_CONF", NULL, T_STRING, IN_CMDLINE), .lab = true,
+	  .meta = "file", .doc = "an external cluster's ceph.conf (no Ceph started)" },
+	{ KEY("CEPH_KEYRING", NULL, T_STRING, IN_CMDLINE), .lab = true,
+	  .meta = "file", .doc = "an external cluster's keyring" },
 	/* kconfig's choice members: in .rapido.config, read by nobody */
 	{ MEMBER("RAPIDO_ACCEL_AUTO") },
 	{ MEMBER("RAPIDO_ACCEL_KVM") },
@@ -336,7 +377,7 @@ static int resolve(struct state *st, int argc, char **argv)
 	char *names;
 
 	make_cmdline_names(st);
-	read_kconfig(st);
+	read_kconfig(st, false);
 	read_cmdline(st, argc, argv);
 	if (find_profile(st))
 		read_settings(st->settings, st->profile, true);
@@ -553,12 +594,79 @@ static int check_kconfig(const char *path)
 	return nerrors ? EX_RAPIDO : 0;
 }
 
+/*
+ * Kconfig.rapido's unconditional defaults of the table's symbols, into
+ * @vals (the symbols already set there are left alone).
+ */
+static void kconfig_defaults(const char *path, struct val *vals)
+{
+	size_t len;
+	char *buf = slurp(path, &len), *l;
+	const struct key *k = NULL;
+	int lineno = 0;
+
+	if (!buf)
+		fatal("cannot read '%s': %s", path, strerror(errno));
+	for (l = buf; *l; l += strcspn(l, "\n") + (l[strcspn(l, "\n")] != 0)) {
+		size_t ll = strcspn(l, "\n");
+		char word[64], *line = xstrndup(l, ll), *v;
+		struct val *slot;
+
+		lineno++;
+		if (sscanf(line, "config %63s", word) == 1) {
+			k = find_kconfig(word, strlen(word));
+		} else if (sscanf(line, " %63s", word) == 1 &&
+			   !strcmp(word, "help")) {
+			k = NULL;	/* help text until the next config */
+		} else if (k && k->name && sscanf(line, " default %63s", word) == 1 &&
+			   !strstr(line, " if ")) {
+			slot = &vals[k - keys];
+			v = strstr(line, "default ") + 8;
+			if (*v == '"') {
+				v++;
+				v[strcspn(v, "\"")] = '\0';
+			}
+			if (!slot->text && !slot->bad) {
+				slot->text = xstrdup(v);
+				slot->file = path;
+				slot->line = lineno;
+			}
+		}
+		free(line);
+	}
+	free(buf);
+}
+
+/* --lab: the lab's settings for services/lib.sh. */
+static int lab_settings(struct state *st, const char *kconfig)
+{
+	if (st->config && !access(st->config, F_OK))
+		read_kconfig(st, true);
+	kconfig_defaults(kconfig, st->kconfig);
+	read_cmdline(st, 0, NULL);
+	if (nerrors)
+		return EX_RAPIDO;
+	for (size_t i = 0; i < NKEYS; i++) {
+		const struct key *k = &keys[i];
+
+		if (!k->lab)
+			continue;
+		put(k->name, st->cmdline[i].text ? st->cmdline[i].text :
+		    st->kconfig[i].text);
+	}
+	put("END", "");
+	if (fflush(stdout) || ferror(stdout))
+		fatal("cannot write the settings: %s", strerror(errno));
+	return 0;
+}
+
 static _Noreturn void bad_usage(void)
 {
 	fputs("usage: rapido-settings -s SRCTREE -c .rapido.config [NAME=value ...]\n"
 	      "       rapido-settings -s SRCTREE --list-profiles\n"
 	      "       rapido-settings --help-vars | --names\n"
-	      "       rapido-settings --check-kconfig Kconfig.rapido\n",
+	      "       rapido-settings --check-kconfig Kconfig.rapido\n"
+	      "       rapido-settings --lab Kconfig.rapido [-c .rapido.config]\n",
 	      stderr);
 	exit(EX_RAPIDO);
 }
@@ -566,6 +674,7 @@ static _Noreturn void bad_usage(void)
 int main(int argc, char **argv)
 {
 	struct state st = { 0 };
+	const char *lab = NULL;
 	int i;
 
 	for (i = 1; i < argc; i++) {
@@ -587,7 +696,9 @@ int main(int argc, char **argv)
 				bad_usage();
 			return list_profiles(st.srctree);
 		}
-		if (!strcmp(a, "-s") && i + 1 < argc)
+		if (!strcmp(a, "--lab") && i + 1 < argc)
+			lab = argv[++i];
+		else if (!strcmp(a, "-s") && i + 1 < argc)
 			st.srctree = argv[++i];
 		else if (!strcmp(a, "-c") && i + 1 < argc)
 			st.config = argv[++i];
@@ -598,6 +709,8 @@ int main(int argc, char **argv)
 		else
 			break;
 	}
+	if (lab && i == argc)
+		return lab_settings(&st, lab);
 	if (!st.srctree || !st.config)
 		bad_usage();
 	if (i < argc && !strcmp(argv[i], "--"))

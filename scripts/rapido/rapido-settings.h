@@ -31,6 +31,7 @@ enum type {
 	T_NAME,		/* a profile's name: no '/', not starting with '.' */
 	T_VARS,		/* NAME[=default] words (a profile's own variables) */
 	T_FILES,	/* NAME:SIZE words (rapido-vm --file) */
+	T_WORDS,	/* words, each one of choices[] (may be empty) */
 };
 
 /* Where a key may be given. */
@@ -47,12 +48,14 @@ struct key {
 	const char *const *choices;
 	bool minimum;		/* the profile's value is a minimum */
 	bool out;		/* printed by -c (the driver uses it) */
+	bool lab;		/* printed by --lab (services/lib.sh) */
+	const char *limit;	/* why the range is what it is, for errors */
 	const char *meta;	/* help: NAME=<meta> */
 	const char *doc;	/* help: one line */
 };
 
 /* the entries of keys[] (rapido-settings.c checks the count) */
-#define NKEYS	30
+#define NKEYS	43
 
 extern const struct key keys[NKEYS];
 
@@ -111,7 +114,7 @@ void kbuild_names(const char *srctree, struct names *ns);
 /* rapido-settings-read.c */
 char *allowed(const struct key *k);
 bool check_value(const struct key *k, struct val *v);
-void read_kconfig(struct state *st);
+void read_kconfig(struct state *st, bool partial);
 int read_settings(const char *path, struct val *vals, bool quiet_missing);
 
 /* rapido-settings.c */

@@ -39,7 +39,15 @@ static const char good_config[] =
 	"CONFIG_RAPIDO_CUT_NATIVE=y\n"
 	"# CONFIG_RAPIDO_CUT_DRACUT is not set\n"
 	"CONFIG_RAPIDO_CUT=\"native\"\n"
-	"# CONFIG_RAPIDO_WATCH is not set\n";
+	"# CONFIG_RAPIDO_WATCH is not set\n"
+	"CONFIG_RAPIDO_LAB_NET=\"192.168.155.1/24\"\n"
+	"CONFIG_RAPIDO_CEPH_OSDS=3\n"
+	"CONFIG_RAPIDO_CEPH_IMAGE_SIZE=1024\n"
+	"CONFIG_RAPIDO_CEPH_TIMEOUT=60\n"
+	"CONFIG_RAPIDO_RBD_POOL=\"rbd\"\n"
+	"CONFIG_RAPIDO_RBD_IMAGE=\"rapido\"\n"
+	"CONFIG_RAPIDO_CEPHFS_NAME=\"cephfs\"\n"
+	"CONFIG_RAPIDO_CEPH_USER=\"admin\"\n";
 
 static const char good_settings[] =
 	"# a test profile's settings\n"
@@ -390,7 +398,7 @@ FIXTURE_VARIANT_ADD(bad, vars_name_is_rapidos) {
 
 FIXTURE_VARIANT_ADD(bad, unknown_key) {
 	.settings = "CPU=4\n",
-	.want = "settings:2: CPU: unknown setting, did you mean CPUS? (a profile's settings are: TIMEOUT MEM CPUS MACHINE DESCRIPTION NEEDS VARS PREPARE VM_FILES)",
+	.want = "settings:2: CPU: unknown setting, did you mean CPUS? (a profile's settings are: TIMEOUT MEM CPUS MACHINE DESCRIPTION NEEDS VARS PREPARE VM_FILES NET SERVICES VMS)",
 };
 
 FIXTURE_VARIANT_ADD(bad, key_of_another_place) {
@@ -408,6 +416,32 @@ FIXTURE_VARIANT_ADD(bad, missing_in_config) {
 	.config = "CONFIG_RAPIDO_CPUS=2\n",
 	.config_line = "",
 	.want = ".rapido.config: CONFIG_RAPIDO_CPUS is missing",
+};
+
+FIXTURE_VARIANT_ADD(bad, net_not_bool) {
+	.settings = "NET=yes\n",
+	.want = "settings:2: NET: 'yes' is not y or n",
+};
+
+FIXTURE_VARIANT_ADD(bad, unknown_service) {
+	.settings = "SERVICES=ceph samba\n",
+	.want = "settings:2: SERVICES: 'samba' is not one of the known words: ceph",
+};
+
+FIXTURE_VARIANT_ADD(bad, several_vms) {
+	.settings = "VMS=2\n",
+	.want = "settings:2: VMS: '2' is not a whole number in 1..1: several VMs per run are not supported yet",
+};
+
+FIXTURE_VARIANT_ADD(bad, lab_setting_in_environment) {
+	.env = "CEPH_OSDS=0",
+	.want = "environment: CEPH_OSDS: '0' is not a whole number in 1..16",
+};
+
+FIXTURE_VARIANT_ADD(bad, missing_lab_setting_in_config) {
+	.config = "CONFIG_RAPIDO_RBD_POOL=\"rbd\"\n",
+	.config_line = "",
+	.want = ".rapido.config: CONFIG_RAPIDO_RBD_POOL is missing",
 };
 
 FIXTURE_VARIANT_ADD(bad, duplicate) {
@@ -433,7 +467,7 @@ FIXTURE_VARIANT_ADD(bad, unknown_profile) {
 
 FIXTURE_VARIANT_ADD(bad, unknown_argument) {
 	.arg = "PROFLE=p",
-	.want = "command line: unknown variable 'PROFLE', did you mean PROFILE? (known: PROFILE X F TIMEOUT MEM CPUS ACCEL CUT WATCH V O ARCH N; and for profile p: SUITE DEPTH=3)",
+	.want = "command line: unknown variable 'PROFLE', did you mean PROFILE? (known: PROFILE X F TIMEOUT MEM CPUS ACCEL CUT WATCH V O ARCH N LAB_NET CEPH_OSDS CEPH_IMAGE_SIZE CEPH_TIMEOUT RBD_POOL RBD_IMAGE CEPHFS_NAME CEPH_USER CEPH_CONF CEPH_KEYRING; and for profile p: SUITE DEPTH=3)",
 };
 
 FIXTURE_VARIANT_ADD(bad, argument_of_another_place) {
@@ -573,6 +607,77 @@ TEST_F(settings, table_matches_kconfig)
 	ASSERT_EQ(0, run(&r, argv));
 	EXPECT_EQ(0, r.status) run_dump(&r);
 	run_free(&r);
+	free(kconfig);
+}
+
+/*
+ * --lab (services/lib.sh): Kconfig.rapido's defaults where .rapido.config
+ * is missing or lacks a lab key, its value over them, the environment's
+ * over both; a bad value is refused as everywhere else.
+ */
+TEST_F(settings, lab_settings)
+{
+	const char *src = getenv("RAPIDO_SRC");
+	char *kconfig, *cfg, *missing;
+	struct run r;
+	size_t n;
+
+	if (!self->t.dir)
+		return;
+	if (!src)
+		SKIP(return, "RAPIDO_SRC is not set");
+	kconfig = strf("%s/Kconfig.rapido", src);
+	missing = strf("%s/none", self->t.dir);
+	{
+		char *const argv[] = { "env", "-i", self->t.bin, "--lab",
+				       kconfig, "-c", missing, NULL };
+
+		ASSERT_EQ(0, run(&r, argv));
+	}
+	EXPECT_EQ(0, r.status) run_dump(&r);
+	n = out_len(&r);
+	ASSERT_NE(0U, n) run_dump(&r);
+	EXPECT_STREQ("192.168.155.1/24", record(&r, n, "LAB_NET"));
+	EXPECT_STREQ("3", record(&r, n, "CEPH_OSDS"));
+	EXPECT_STREQ("1024", record(&r, n, "CEPH_IMAGE_SIZE"));
+	EXPECT_STREQ("60", record(&r, n, "CEPH_TIMEOUT"));
+	EXPECT_STREQ("rbd", record(&r, n, "RBD_POOL"));
+	EXPECT_STREQ("rapido", record(&r, n, "RBD_IMAGE"));
+	EXPECT_STREQ("cephfs", record(&r, n, "CEPHFS_NAME"));
+	EXPECT_STREQ("admin", record(&r, n, "CEPH_USER"));
+	EXPECT_STREQ("", record(&r, n, "CEPH_CONF"));
+	run_free(&r);
+	cfg = strf("%s/partial.config", self->t.dir);
+	ASSERT_EQ(0, write_file(cfg, 0644,
+				"CONFIG_RAPIDO_LAB_NET=\"10.77.0.1/24\"\nCONFIG_RAPIDO_CEPH_OSDS=2\n"));
+	{
+		char *const argv[] = { "env", "-i", "CEPH_OSDS=5",
+				       "CEPH_CONF=/c", self->t.bin, "--lab",
+				       kconfig, "-c", cfg, NULL };
+
+		ASSERT_EQ(0, run(&r, argv));
+	}
+	EXPECT_EQ(0, r.status) run_dump(&r);
+	n = out_len(&r);
+	ASSERT_NE(0U, n) run_dump(&r);
+	EXPECT_STREQ("10.77.0.1/24", record(&r, n, "LAB_NET"));
+	EXPECT_STREQ("5", record(&r, n, "CEPH_OSDS"));
+	EXPECT_STREQ("1024", record(&r, n, "CEPH_IMAGE_SIZE"));
+	EXPECT_STREQ("/c", record(&r, n, "CEPH_CONF"));
+	run_free(&r);
+	{
+		char *const argv[] = { "env", "-i", "CEPH_TIMEOUT=soon",
+				       self->t.bin, "--lab", kconfig, "-c",
+				       cfg, NULL };
+
+		ASSERT_EQ(0, run(&r, argv));
+	}
+	EXPECT_EQ(128, r.status) run_dump(&r);
+	EXPECT_NE(NULL, strstr(r.err, "environment: CEPH_TIMEOUT: 'soon' is not a whole number in 1..3600")) run_dump(&r);
+	EXPECT_STREQ("", r.out);
+	run_free(&r);
+	free(cfg);
+	free(missing);
 	free(kconfig);
 }
 

@@ -9,9 +9,9 @@
 # <objtree>/.rapido/lab (mode 0700).
 #
 # Environment: RAPIDO_OBJTREE (the output tree; the driver sets it, else
-# the current directory); the settings below, from .rapido.config
-# (make rapido-menuconfig, menu "Lab") unless given in the environment,
-# which is how make passes its command-line variables.
+# the current directory); the settings below (rapido-settings --lab: from
+# .rapido.config, make rapido-menuconfig's menu "Lab", unless given in the
+# environment, which is how make passes its command-line variables).
 
 readonly EX_RAPIDO=128
 
@@ -44,27 +44,32 @@ labdir=$objtree/.rapido/lab
 netns=rapido-$(printf '%s' "$objtree" | sha256sum | cut -c1-8)
 bridge=rbr0
 
-# One setting: the environment's NAME, else CONFIG_RAPIDO_<NAME> of
-# .rapido.config, else the default (the same as Kconfig.rapido's).
+# The lab's settings, read by rapido-settings (the one reader of rapido's
+# settings; built into .rapido/bin when missing or older than its source):
+# the environment's NAME, else CONFIG_RAPIDO_<NAME> of .rapido.config, else
+# Kconfig.rapido's default. Values are checked against its table.
+srctree=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../../.." && pwd) ||
+	die "cannot find rapido's source tree"
+settings_bin=$objtree/.rapido/bin/rapido-settings
+for f in "$srctree"/scripts/rapido/rapido-settings*.[ch] \
+	 "$srctree/scripts/rapido/Makefile"; do
+	[ "$settings_bin" -nt "$f" ] && continue
+	make -s -f "$srctree/scripts/rapido/Makefile" obj="${settings_bin%/*}" \
+		srctree="$srctree" objtree="$objtree" "$settings_bin" >&2 ||
+		die "building rapido-settings failed (above)"
+	break
+done
 declare -A rapido_cfg=()
-if [ -f "$objtree/.rapido.config" ]; then
-	while IFS= read -r line; do
-		case $line in
-		CONFIG_RAPIDO_*=*) ;;
-		*) continue ;;
-		esac
-		val=${line#*=}
-		val=${val#\"}
-		val=${val%\"}
-		rapido_cfg[${line%%=*}]=$val
-	done < "$objtree/.rapido.config"
-fi
+mapfile -d '' recs < <("$settings_bin" --lab "$srctree/Kconfig.rapido" \
+	-c "$objtree/.rapido.config")
+[ ${#recs[@]} -gt 0 ] && [ "${recs[-1]}" = "END=" ] || exit $EX_RAPIDO
+for rec in "${recs[@]}"; do
+	rapido_cfg[${rec%%=*}]=${rec#*=}
+done
+unset recs rec f
 
-setting() {	# setting NAME default
-	local v=${!1:-}
-
-	[ -n "$v" ] || v=${rapido_cfg[CONFIG_RAPIDO_$1]:-$2}
-	printf '%s\n' "$v"
+setting() {	# setting NAME
+	printf '%s\n' "${rapido_cfg[$1]}"
 }
 
 is_uint() {
@@ -75,7 +80,7 @@ is_uint() {
 
 # The lab's subnet: LAB_NET=a.b.c.d/prefix, the bridge's address. VM N gets
 # the host part 100 + N, so the prefix is at most /24.
-lab_net=$(setting LAB_NET 192.168.155.1/24)
+lab_net=$(setting LAB_NET)
 lab_addr=${lab_net%/*}
 lab_prefix=${lab_net#*/}
 IFS=. read -r o1 o2 o3 o4 extra <<< "$lab_addr"
