@@ -55,6 +55,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <net/if.h>
@@ -800,8 +801,18 @@ static _Noreturn void stage_exec(const struct stage *s)
 }
 
 /* Runs a stage to its end; returns its code. */
+/* Seconds since the guest booted (what a stage's line says it started at). */
+static double uptime(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 static int run_stage(const struct stage *s)
 {
+	double t0 = uptime();
 	pid_t pid = fork();
 	int st, code;
 
@@ -818,11 +829,13 @@ static int run_stage(const struct stage *s)
 	}
 	if (WIFSIGNALED(st)) {
 		code = 128 + WTERMSIG(st);
-		say("%s killed by signal %d (%s), status %d", s->name,
-		    WTERMSIG(st), strsignal(WTERMSIG(st)), code);
+		say("%s killed by signal %d (%s), status %d, after %.2f s (started at %.2f s of uptime)",
+		    s->name, WTERMSIG(st), strsignal(WTERMSIG(st)), code,
+		    uptime() - t0, t0);
 	} else {
 		code = WEXITSTATUS(st);
-		say("%s exited with status %d", s->name, code);
+		say("%s exited with status %d after %.2f s (started at %.2f s of uptime)",
+		    s->name, code, uptime() - t0, t0);
 	}
 	return code;
 }
