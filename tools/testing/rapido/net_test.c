@@ -78,7 +78,8 @@ FIXTURE_TEARDOWN(net)
 
 	if (!self->before)
 		return;
-	ASSERT_EQ(0, make_goal(&r, self->ktree, "rapido-lab-down", NULL));
+	/* no ASSERT here: the harness would run the teardown again */
+	EXPECT_EQ(0, make_goal(&r, self->ktree, "rapido-lab-down", NULL));
 	EXPECT_EQ(0, r.status) run_dump(&r);
 	run_free(&r);
 	after = host_net();
