@@ -779,7 +779,8 @@ TEST_F(driver, help_lists_the_tables_variables)
 	EXPECT_EQ(0, h.status) run_dump(&h);
 	ASSERT_EQ(0, run(&n, names));
 	ASSERT_EQ(0, n.status) run_dump(&n);
-	EXPECT_NE(NULL, strstr(n.out, " N\n"));
+	/* the word N, wherever the table puts it */
+	EXPECT_TRUE(strstr(n.out, " N ") || strstr(n.out, " N\n")) TH_LOG("%s", n.out);
 	for (char *w = strtok_r(n.out, "\n ", &save); w;
 	     w = strtok_r(NULL, "\n ", &save)) {
 		char *want = strf(" %s=", w);
