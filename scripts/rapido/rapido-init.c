@@ -18,7 +18,11 @@
  * or 128 + signal number.
  *
  * Kernel command line: rapido.mode=test|boot (default test), rapido.vm=N
- * (default 1).  In test mode init then syncs and reboots (QEMU runs with
+ * (default 1), rapido.net=ADDR/PREFIX,GATEWAY,HOSTNAME (a VM with a lab
+ * NIC: after the modules, init puts lo and eth0 up, ADDR/PREFIX on eth0,
+ * the default route via GATEWAY and the host name itself, over rtnetlink,
+ * and exports RAPIDO_VM_ADDR and RAPIDO_LAB_HOST to the stages; addresses
+ * only: secrets never come this way, they are in the image's 0600 files).  In test mode init then syncs and reboots (QEMU runs with
  * -no-reboot, so it exits); in boot mode it starts an interactive /bin/sh
  * on the console with a controlling tty and reboots when it exits.
  *
@@ -28,6 +32,9 @@
  * of the environment the kernel gave init.
  *
  * PID 1 must never exit: anything fatal is printed and the guest reboots.
+ *
+ * Run as rapido-net (a link to it), it does the network setup alone on
+ * the host, for tests: rapido-net IFNAME ADDR/PREFIX,GATEWAY,HOSTNAME.
  *
  * Run as rapido-qmp (a link to /init), it is the guest's end of the control
  * channel instead:
@@ -44,13 +51,20 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <net/if.h>
 #include <linux/module.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -66,6 +80,9 @@
 #define STAGE_CWD	"/root"
 #define SHELL		"/bin/sh"
 #define STAGE_PATH	"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define NET_IF		"eth0"	/* the lab NIC: the guest's only one */
+#define NET_PROG	"rapido-net"
+#define NL_MS		2000	/* one rtnetlink answer, at most */
 /*
  * The first line init prints on the console: rapido-vm tells by it that
  * the guest got to user space (the same string is in rapido-vm.c).
@@ -88,6 +105,7 @@ static struct {
 	char pending[256];	/* status lines not yet written */
 	size_t pending_len;
 	int result;		/* first non-zero stage code */
+	const char *net;	/* rapido.net=ADDR/PREFIX,GW,HOSTNAME */
 } g = {
 	.mode = MODE_TEST,
 	.vm = 1,
@@ -284,12 +302,19 @@ static int parse_vm(const char *val)
 	return 0;
 }
 
+static int parse_net(const char *val)
+{
+	g.net = val;
+	return 0;
+}
+
 static const struct param {
 	const char *key;
 	int (*parse)(const char *val);
 } params[] = {
 	{ .key = "rapido.mode=", .parse = parse_mode },
 	{ .key = "rapido.vm=", .parse = parse_vm },
+	{ .key = "rapido.net=", .parse = parse_net },
 };
 
 /* Returns the number of problems, each reported. */
@@ -315,6 +340,223 @@ static int parse_cmdline(void)
 		}
 	}
 	return failed;
+}
+
+/* ---- network: rtnetlink, no ip binary, no DHCP ------------------------ */
+
+/* rapido.net=ADDR/PREFIX,GW,HOSTNAME, parsed. */
+struct net_spec {
+	struct in_addr addr, gw;
+	unsigned int prefix;
+	char host[65];
+	char text[32];		/* ADDR, for the environment */
+	char gw_text[32];
+};
+
+static int net_parse(const char *val, struct net_spec *n)
+{
+	char buf[160], *slash, *c1, *c2, *end;
+	unsigned long prefix;
+
+	if (strlen(val) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, val);
+	slash = strchr(buf, '/');
+	c1 = strchr(buf, ',');
+	c2 = c1 ? strchr(c1 + 1, ',') : NULL;
+	if (!slash || !c1 || !c2 || slash > c1)
+		return -EINVAL;
+	*slash = *c1 = *c2 = '\0';
+	errno = 0;
+	prefix = strtoul(slash + 1, &end, 10);
+	if (errno || end == slash + 1 || *end || prefix < 1 || prefix > 32 ||
+	    inet_pton(AF_INET, buf, &n->addr) != 1 ||
+	    inet_pton(AF_INET, c1 + 1, &n->gw) != 1 ||
+	    !c2[1] || strlen(c2 + 1) >= sizeof(n->host) ||
+	    strlen(buf) >= sizeof(n->text) ||
+	    strlen(c1 + 1) >= sizeof(n->gw_text))
+		return -EINVAL;
+	n->prefix = prefix;
+	strcpy(n->host, c2 + 1);
+	strcpy(n->text, buf);
+	strcpy(n->gw_text, c1 + 1);
+	return 0;
+}
+
+struct nl_req {
+	struct nlmsghdr h;
+	char body[256];
+};
+
+static void nl_attr(struct nl_req *r, unsigned short type, const void *data,
+		    size_t len)
+{
+	struct rtattr *a = (struct rtattr *)((char *)r +
+					     NLMSG_ALIGN(r->h.nlmsg_len));
+
+	a->rta_type = type;
+	a->rta_len = RTA_LENGTH(len);
+	memcpy(RTA_DATA(a), data, len);
+	r->h.nlmsg_len = NLMSG_ALIGN(r->h.nlmsg_len) + RTA_ALIGN(a->rta_len);
+}
+
+/* Send @r and wait for its acknowledgement: 0 or the kernel's -errno. */
+static int nl_talk(int fd, struct nl_req *r)
+{
+	static unsigned int seq;
+	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	char buf[1024];
+
+	r->h.nlmsg_seq = ++seq;
+	r->h.nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+	if (sendto(fd, r, r->h.nlmsg_len, 0, (struct sockaddr *)&kernel,
+		   sizeof(kernel)) < 0)
+		return -errno;
+	for (;;) {
+		struct nlmsghdr *h = (struct nlmsghdr *)buf;
+		ssize_t n;
+		int ready = poll(&p, 1, NL_MS);
+
+		if (ready < 0 && errno == EINTR)
+			continue;
+		if (ready <= 0)
+			return ready ? -errno : -ETIMEDOUT;
+		n = recv(fd, buf, sizeof(buf), 0);
+		if (n < 0)
+			return -errno;
+		for (; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+			if (h->nlmsg_seq != seq || h->nlmsg_type != NLMSG_ERROR)
+				continue;
+			return ((struct nlmsgerr *)NLMSG_DATA(h))->error;
+		}
+	}
+}
+
+static int link_up(int fd, int index)
+{
+	struct nl_req r = { .h = {
+		.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg)),
+		.nlmsg_type = RTM_NEWLINK } };
+	struct ifinfomsg *ifi = NLMSG_DATA(&r.h);
+
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = index;
+	ifi->ifi_flags = IFF_UP;
+	ifi->ifi_change = IFF_UP;
+	return nl_talk(fd, &r);
+}
+
+static int addr_add(int fd, int index, const struct net_spec *n)
+{
+	struct nl_req r = { .h = {
+		.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifaddrmsg)),
+		.nlmsg_type = RTM_NEWADDR,
+		.nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE } };
+	struct ifaddrmsg *ifa = NLMSG_DATA(&r.h);
+	uint32_t mask = n->prefix == 32 ? ~0U : ~(~0U >> n->prefix);
+	struct in_addr brd = {
+		.s_addr = n->addr.s_addr | htonl(~mask) };
+
+	ifa->ifa_family = AF_INET;
+	ifa->ifa_prefixlen = n->prefix;
+	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+	ifa->ifa_index = index;
+	nl_attr(&r, IFA_LOCAL, &n->addr, sizeof(n->addr));
+	nl_attr(&r, IFA_ADDRESS, &n->addr, sizeof(n->addr));
+	nl_attr(&r, IFA_BROADCAST, &brd, sizeof(brd));
+	return nl_talk(fd, &r);
+}
+
+static int route_add(int fd, int index, const struct net_spec *n)
+{
+	struct nl_req r = { .h = {
+		.nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg)),
+		.nlmsg_type = RTM_NEWROUTE,
+		.nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE } };
+	struct rtmsg *rt = NLMSG_DATA(&r.h);
+	uint32_t oif = index;
+
+	rt->rtm_family = AF_INET;
+	rt->rtm_table = RT_TABLE_MAIN;
+	rt->rtm_protocol = RTPROT_BOOT;
+	rt->rtm_scope = RT_SCOPE_UNIVERSE;
+	rt->rtm_type = RTN_UNICAST;
+	nl_attr(&r, RTA_GATEWAY, &n->gw, sizeof(n->gw));
+	nl_attr(&r, RTA_OIF, &oif, sizeof(oif));
+	return nl_talk(fd, &r);
+}
+
+/*
+ * Loopback and @ifname up, ADDR/PREFIX on @ifname, the default route via
+ * GW, the host name, from rapido.net's @val; the address and the lab host
+ * in the stages' environment (RAPIDO_VM_ADDR, RAPIDO_LAB_HOST). Returns
+ * the number of problems, each reported.
+ */
+static int net_setup(const char *ifname, const char *val)
+{
+	struct net_spec n;
+	int fd, index, lo, err;
+	const char *step;
+
+	if (net_parse(val, &n)) {
+		say("'rapido.net=%s': not ADDR/PREFIX,GATEWAY,HOSTNAME (e.g. rapido.net=192.168.155.101/24,192.168.155.1,rapido1)",
+		    val);
+		return 1;
+	}
+	index = if_nametoindex(ifname);
+	lo = if_nametoindex("lo");
+	if (!index || !lo) {
+		err_line(index ? "lo" : ifname,
+			 "no such network interface (is the NIC's driver built in or listed?)",
+			 -ENODEV);
+		return 1;
+	}
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0) {
+		err_line("rtnetlink", "socket", -errno);
+		return 1;
+	}
+	step = "lo: link up";
+	err = link_up(fd, lo);
+	if (!err) {
+		step = "link up";
+		err = link_up(fd, index);
+	}
+	if (!err) {
+		step = "add address";
+		err = addr_add(fd, index, &n);
+	}
+	if (!err) {
+		step = "add default route";
+		err = route_add(fd, index, &n);
+	}
+	close(fd);
+	if (err) {
+		say("'%s': %s (rapido.net=%s): %s", ifname, step, val,
+		    strerror(-err));
+		return 1;
+	}
+	if (sethostname(n.host, strlen(n.host))) {
+		err_line(n.host, "sethostname", -errno);
+		return 1;
+	}
+	if (setenv("RAPIDO_VM_ADDR", n.text, 1) ||
+	    setenv("RAPIDO_LAB_HOST", n.gw_text, 1)) {
+		say("setenv: %s", strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
+/* rapido-net IFNAME ADDR/PREFIX,GW,HOSTNAME: net_setup alone (tests). */
+static int net_main(int argc, char **argv)
+{
+	if (argc != 3) {
+		dprintf(2, NET_PROG ": usage: " NET_PROG " IFNAME ADDR/PREFIX,GW,HOSTNAME\n");
+		return 2;
+	}
+	return net_setup(argv[1], argv[2]) ? 1 : 0;
 }
 
 /* ---- modules ----------------------------------------------------------- */
@@ -588,8 +830,18 @@ static _Noreturn void stage_exec(const struct stage *s)
 }
 
 /* Runs a stage to its end; returns its code. */
+/* Seconds since the guest booted (what a stage's line says it started at). */
+static double uptime(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 static int run_stage(const struct stage *s)
 {
+	double t0 = uptime();
 	pid_t pid = fork();
 	int st, code;
 
@@ -606,11 +858,13 @@ static int run_stage(const struct stage *s)
 	}
 	if (WIFSIGNALED(st)) {
 		code = 128 + WTERMSIG(st);
-		say("%s killed by signal %d (%s), status %d", s->name,
-		    WTERMSIG(st), strsignal(WTERMSIG(st)), code);
+		say("%s killed by signal %d (%s), status %d, after %.2f s (started at %.2f s of uptime)",
+		    s->name, WTERMSIG(st), strsignal(WTERMSIG(st)), code,
+		    uptime() - t0, t0);
 	} else {
 		code = WEXITSTATUS(st);
-		say("%s exited with status %d", s->name, code);
+		say("%s exited with status %d after %.2f s (started at %.2f s of uptime)",
+		    s->name, code, uptime() - t0, t0);
 	}
 	return code;
 }
@@ -798,6 +1052,8 @@ int main(int argc, char **argv)
 	base = base ? base + 1 : argc ? argv[0] : "";
 	if (!strcmp(base, QMP_PROG))
 		return qmp_main(argc, argv);
+	if (!strcmp(base, NET_PROG))
+		return net_main(argc, argv);
 
 	if (getpid() != 1) {
 		fprintf(stderr, PROG ": must run as PID 1 (the guest's /init)\n");
@@ -817,6 +1073,9 @@ int main(int argc, char **argv)
 
 	/* before the port lookup: virtio_console may be a listed module */
 	modules_code = modules_stage();
+	/* after the modules: the NIC's driver may be one */
+	if (g.net)
+		init_failed += net_setup(NET_IF, g.net);
 
 	g.status_fd = open_status_port();
 

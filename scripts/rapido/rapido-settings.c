@@ -53,7 +53,7 @@ static const char *const cut_choices[] = { "native", "dracut", NULL };
 static const char *const machine_choices[] = { "microvm", "pc", "q35", NULL };
 static const char *const arch_choices[] = { "x86_64", "x86", NULL };
 static const char *const v_choices[] = { "0", "1", "2", "12", NULL };
-static const char *const services_choices[] = { "ceph", NULL };
+static const char *const services_choices[] = { "ceph", "tcpecho", NULL };
 
 #define ALL	(IN_KCONFIG | IN_PROFILE | IN_CMDLINE)
 #define KEY(n, sym, t, w)	.name = n, .kconfig = sym, .type = t, .where = w
@@ -466,6 +466,9 @@ static int list_profiles(const char *srctree)
 		const struct val *desc = &vals[find_key("DESCRIPTION", 11) - keys];
 		const struct val *needs = &vals[find_key("NEEDS", 5) - keys];
 		const struct val *vars = &vals[find_key("VARS", 4) - keys];
+		const struct val *net = &vals[find_key("NET", 3) - keys];
+		const struct val *svcs = &vals[find_key("SERVICES", 8) - keys];
+		const struct val *vms = &vals[find_key("VMS", 3) - keys];
 
 		if (access(p, F_OK)) {
 			free(p);
@@ -500,6 +503,11 @@ static int list_profiles(const char *srctree)
 			printf("%-16s host %s\n", "", needs->text);
 		if (vars->text)
 			printf("%-16s vars %s\n", "", vars->text);
+		if (net->text || svcs->text || vms->text)
+			printf("%-16s lab NIC %s, services %s, %s VM(s)\n", "",
+			       net->text ? net->text : "n",
+			       svcs->text && *svcs->text ? svcs->text : "none",
+			       vms->text ? vms->text : "1");
 		for (size_t j = 0; j < NKEYS; j++)
 			free(vals[j].text);
 		free(ps.v[i]);

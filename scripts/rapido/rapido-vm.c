@@ -31,6 +31,16 @@
  * machine: device or pci); --file NAME:SIZE makes a sparse DIR/vm<N>/NAME
  * before QEMU starts.
  *
+ * A VM with a lab NIC: --netns NAME runs QEMU (only QEMU: setns(2) in its
+ * child before the exec) in the network namespace /run/netns/NAME, and
+ * --nic tap=TAP,mac=MAC adds a virtio-net NIC on the existing tap TAP
+ * there (-netdev tap,script=no; -nodefaults stays: no other NIC), with
+ * --guest-net ADDR/PREFIX,GATEWAY,HOSTNAME for rapido-init (rapido.net=
+ * on the kernel command line; addresses only). --lab PROG gives all four
+ * for the vm number taken: rapido-vm runs `PROG nic N` once it holds
+ * vm<N> (so two runs never share a tap) and reads netns=, tap=, mac=,
+ * net= lines from its stdout (services/lab).
+ *
  * Exit: 0 pass; 1 fail; 128 rapido-vm itself cannot run; 128 + signal when
  * interrupted.
  */
@@ -49,6 +59,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sched.h>
+#include <net/if.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -173,6 +185,11 @@ struct opts {
 	int nextra;
 	const char *files[FILES_MAX];	/* --file NAME:SIZE */
 	int nfiles;
+	const char *netns;	/* --netns */
+	const char *tap;	/* --nic tap= */
+	const char *mac;	/* --nic mac= */
+	const char *guest_net;	/* --guest-net */
+	const char *lab;	/* --lab PROG */
 };
 
 struct vm {
@@ -187,6 +204,9 @@ struct vm {
 	char *qemu_err;		/* QEMU's stderr */
 	char *control;		/* control.sock */
 	char *control_log;
+	/* the lab NIC (from --nic, --netns, --guest-net or --lab), or NULL */
+	char *netns, *tap, *mac, *guest_net;
+	int netns_fd;		/* /run/netns/<netns>, or -1 */
 };
 
 struct args {
@@ -398,11 +418,59 @@ static int parse_file_opt(const char *s, unsigned long long *size)
 	return 0;
 }
 
+/* A QEMU option value or a kernel word: no blank, comma or quote. */
+static bool valid_word(const char *s)
+{
+	return *s && !s[strcspn(s, " \t\n\"'=")];
+}
+
+static bool valid_mac(const char *s)
+{
+	unsigned int b[6];
+	int n = -1;
+
+	return strlen(s) == 17 &&
+	       sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%n", &b[0], &b[1], &b[2],
+		      &b[3], &b[4], &b[5], &n) == 6 && n == 17 && !(b[0] & 1);
+}
+
+/* --nic tap=TAP,mac=MAC: both, each once (copies in *@tap, *@mac). */
+static void parse_nic(const char *arg, const char **tap, const char **mac)
+{
+	char *copy = strdup(arg), *save, *kv;
+	bool ok = true;
+
+	if (!copy)
+		fatal_oom();
+	*tap = *mac = NULL;
+	for (kv = strtok_r(copy, ",", &save); kv && ok;
+	     kv = strtok_r(NULL, ",", &save)) {
+		const char *v = kv + 4;
+
+		if (!strncmp(kv, "tap=", 4) && !*tap && *v &&
+		    strlen(v) < IF_NAMESIZE && valid_word(v) && !strchr(v, '/'))
+			*tap = v;
+		else if (!strncmp(kv, "mac=", 4) && !*mac && valid_mac(v))
+			*mac = v;
+		else
+			ok = false;
+	}
+	if (!ok || !*tap || !*mac) {
+		bad_choice("--nic", arg,
+			   "tap=TAP,mac=52:54:00:xx:xx:xx (a tap name of up to 15 characters, a unicast MAC)");
+		*tap = *mac = NULL;
+		free(copy);
+		return;
+	}
+	/* both point into copy, which stays allocated for the run */
+}
+
 enum {
 	OPT_KERNEL = 256, OPT_INITRD, OPT_DIR, OPT_MODE, OPT_MEM, OPT_CPUS,
 	OPT_TIMEOUT, OPT_ACCEL, OPT_MACHINE, OPT_QEMU, OPT_APPEND, OPT_VM,
 	OPT_PRINT_ARGV, OPT_CHECK, OPT_QUIET, OPT_RESULTS, OPT_HELP,
-	OPT_CONTROL, OPT_FILE, OPT_LOG_LIMIT,
+	OPT_CONTROL, OPT_FILE, OPT_LOG_LIMIT, OPT_NETNS, OPT_NIC,
+	OPT_GUEST_NET, OPT_LAB,
 };
 
 static const struct option long_opts[] = {
@@ -426,6 +494,10 @@ static const struct option long_opts[] = {
 	{ .name = "control", .val = OPT_CONTROL },
 	{ .name = "file", .has_arg = 1, .val = OPT_FILE },
 	{ .name = "log-limit", .has_arg = 1, .val = OPT_LOG_LIMIT },
+	{ .name = "netns", .has_arg = 1, .val = OPT_NETNS },
+	{ .name = "nic", .has_arg = 1, .val = OPT_NIC },
+	{ .name = "guest-net", .has_arg = 1, .val = OPT_GUEST_NET },
+	{ .name = "lab", .has_arg = 1, .val = OPT_LAB },
 	{ 0 }
 };
 
@@ -451,6 +523,11 @@ static void show_help(FILE *f)
 		"  --file NAME:SIZE           sparse file DIR/vm<N>/NAME (SIZE[K|M|G|T]) for ${VMDIR}\n"
 		"  --log-limit SIZE           console.log keeps the first and last SIZE/2\n"
 		"                             (SIZE[K|M|G], 0: all; default 16M)\n"
+		"  --netns NAME               run QEMU in network namespace /run/netns/NAME\n"
+		"  --nic tap=TAP,mac=MAC      a virtio-net NIC on the existing tap TAP\n"
+		"  --guest-net ADDR/PREFIX,GATEWAY,HOSTNAME\n"
+		"                             the guest's address (rapido.net= for rapido-init)\n"
+		"  --lab PROG                 the four above from `PROG nic N` (services/lab)\n"
 		"exit: 0 pass, 1 fail, 128 cannot run\n", PROG, PROG);
 }
 
@@ -547,6 +624,24 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 				bad_choice("--log-limit", optarg,
 					   "0 or a size of at least 4K (e.g. 16M)");
 			break;
+		case OPT_NETNS:
+			if (!*optarg || strchr(optarg, '/') || *optarg == '.')
+				bad_choice("--netns", optarg,
+					   "a name in /run/netns");
+			o->netns = optarg;
+			break;
+		case OPT_NIC:
+			parse_nic(optarg, &o->tap, &o->mac);
+			break;
+		case OPT_GUEST_NET:
+			if (!valid_word(optarg))
+				bad_choice("--guest-net", optarg,
+					   "ADDR/PREFIX,GATEWAY,HOSTNAME");
+			o->guest_net = optarg;
+			break;
+		case OPT_LAB:
+			o->lab = optarg;
+			break;
 		case OPT_HELP:
 			show_help(stdout);
 			return 1;
@@ -564,6 +659,11 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		error(argv[optind], "unexpected argument: QEMU arguments go after --",
 		      0);
 	}
+	if (o->lab && (o->netns || o->tap || o->guest_net))
+		error("--lab", "gives the NIC itself: drop --netns, --nic and --guest-net",
+		      0);
+	if (o->guest_net && !o->tap)
+		error("--guest-net", "needs a NIC: add --nic (or --lab)", 0);
 	if (nerrors || o->check)
 		return nerrors ? -EINVAL : 0;
 	if (!o->kernel)
@@ -751,6 +851,127 @@ static int vm_lock(const struct opts *o, struct vm *vm)
 		      "all vm numbers 1..64 are in use: wait for a VM to end",
 		      0);
 	return -EBUSY;
+}
+
+/* ---- the lab NIC ---- */
+
+static void describe_wstatus(int st, char *buf, size_t len)
+{
+	if (WIFEXITED(st))
+		snprintf(buf, len, "exited with status %d", WEXITSTATUS(st));
+	else if (WIFSIGNALED(st))
+		snprintf(buf, len, "was killed by signal %d (%s)",
+			 WTERMSIG(st), strsignal(WTERMSIG(st)));
+	else
+		snprintf(buf, len, "ended with wait status 0x%x", st);
+}
+
+
+/*
+ * --lab PROG: run `PROG nic N` (stdin /dev/null, stderr ours) and take
+ * its netns=, tap=, mac=, net= lines. Returns 0 or -errno (reported).
+ */
+static int lab_nic(const struct opts *o, struct vm *vm)
+{
+	char num[16], buf[2048], *line, *save;
+	char *const argv[] = { (char *)o->lab, "nic", num, NULL };
+	size_t have = 0;
+	int pfd[2], st;
+	ssize_t n;
+	pid_t pid;
+
+	snprintf(num, sizeof(num), "%u", vm->num);
+	if (pipe2(pfd, O_CLOEXEC)) {
+		error("pipe", "cannot create", errno);
+		return -errno;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		error(o->lab, "cannot fork", errno);
+		return -errno;
+	}
+	if (!pid) {
+		int in = open("/dev/null", O_RDONLY);
+
+		if (in < 0 || dup2(in, 0) < 0 || dup2(pfd[1], 1) < 0)
+			_exit(127);
+		execv(o->lab, argv);
+		fprintf(stderr, "%s: '%s': cannot execute: %s\n", PROG, o->lab,
+			strerror(errno));
+		_exit(127);
+	}
+	close(pfd[1]);
+	while (have < sizeof(buf) - 1 &&
+	       ((n = read(pfd[0], buf + have, sizeof(buf) - 1 - have)) > 0 ||
+		(n < 0 && errno == EINTR)))
+		have += n > 0 ? n : 0;
+	buf[have] = '\0';
+	close(pfd[0]);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+		char how[96];
+
+		describe_wstatus(st, how, sizeof(how));
+		snprintf(buf, sizeof(buf), "'nic %u' failed: it %s (above)",
+			 vm->num, how);
+		error(o->lab, buf, 0);
+		return -EIO;
+	}
+	for (line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		static const char *const keys[] = { "netns=", "tap=", "mac=",
+						     "net=" };
+		char **slot[] = { &vm->netns, &vm->tap, &vm->mac,
+				  &vm->guest_net };
+
+		for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+			if (!strncmp(line, keys[i], strlen(keys[i])) &&
+			    valid_word(line + strlen(keys[i])))
+				*slot[i] = strdup(line + strlen(keys[i]));
+	}
+	if (!vm->netns || !vm->tap || !vm->mac || !vm->guest_net ||
+	    !valid_mac(vm->mac) || strlen(vm->tap) >= IF_NAMESIZE) {
+		error(o->lab, "'nic' did not print valid netns=, tap=, mac= and net= lines",
+		      0);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The VM's NIC, from --lab or the options; its namespace opened. */
+static int vm_nic(const struct opts *o, struct vm *vm)
+{
+	char *path;
+
+	vm->netns_fd = -1;
+	if (o->lab) {
+		int err = lab_nic(o, vm);
+
+		if (err)
+			return err;
+	} else {
+		vm->netns = o->netns ? strdup(o->netns) : NULL;
+		vm->tap = o->tap ? strdup(o->tap) : NULL;
+		vm->mac = o->mac ? strdup(o->mac) : NULL;
+		vm->guest_net = o->guest_net ? strdup(o->guest_net) : NULL;
+	}
+	if (!vm->netns)
+		return 0;
+	path = xasprintf("/run/netns/%s", vm->netns);
+	vm->netns_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (vm->netns_fd < 0) {
+		int err = errno;
+
+		error(path, err == ENOENT ?
+		      "no such network namespace (is the lab up? make rapido-lab-up)" :
+		      "cannot open the network namespace", err == ENOENT ? 0 : err);
+		free(path);
+		return -err;
+	}
+	free(path);
+	return 0;
 }
 
 static const char *file_kind(mode_t mode)
@@ -1101,8 +1322,10 @@ static void build_args(struct args *a, const struct opts *o,
 	args_addf(a, "-initrd");
 	args_addf(a, "%s", o->initrd);
 	args_addf(a, "-append");
-	args_addf(a, "%s%s rapido.mode=%s rapido.vm=%u%s%s", CMDLINE,
+	args_addf(a, "%s%s rapido.mode=%s rapido.vm=%u%s%s%s%s", CMDLINE,
 		  ac && ac->cmdline ? ac->cmdline : "", o->mode->name, vm->num,
+		  vm->guest_net ? " rapido.net=" : "",
+		  vm->guest_net ? vm->guest_net : "",
 		  *o->append ? " " : "", o->append);
 	args_addf(a, "-chardev");
 	args_addf(a, "%s,id=con", o->mode->chardev);
@@ -1129,6 +1352,14 @@ static void build_args(struct args *a, const struct opts *o,
 		args_addf(a, "virtserialport,chardev=rcontrol,name=rapido.control");
 		free(ctl);
 	}
+	if (vm->tap) {
+		args_addf(a, "-netdev");
+		args_addf(a, "tap,id=lab,ifname=%s,script=no,downscript=no",
+			  vm->tap);
+		args_addf(a, "-device");
+		args_addf(a, "virtio-net-%s,netdev=lab,mac=%s",
+			  o->machine->virtio, vm->mac);
+	}
 	for (int i = 0; i < o->nextra; i++) {
 		char *e;
 
@@ -1142,17 +1373,6 @@ static void build_args(struct args *a, const struct opts *o,
 }
 
 /* ---- running QEMU ---- */
-
-static void describe_wstatus(int st, char *buf, size_t len)
-{
-	if (WIFEXITED(st))
-		snprintf(buf, len, "exited with status %d", WEXITSTATUS(st));
-	else if (WIFSIGNALED(st))
-		snprintf(buf, len, "was killed by signal %d (%s)",
-			 WTERMSIG(st), strsignal(WTERMSIG(st)));
-	else
-		snprintf(buf, len, "ended with wait status 0x%x", st);
-}
 
 /*
  * Fork and exec QEMU, its stdout (the serial console) a pipe whose read end
@@ -1204,10 +1424,16 @@ static int qemu_start(const struct opts *o, const struct vm *vm,
 		}
 		if (errf < 0 || dup2(cfd[1], 1) < 0 || dup2(errf, 2) < 0)
 			goto fail;
+		/* QEMU alone goes into the lab: its tap is there */
+		if (vm->netns_fd >= 0 && setns(vm->netns_fd, CLONE_NEWNET)) {
+			err = -errno;
+			goto fail_err;
+		}
 		sigprocmask(SIG_SETMASK, oldmask, NULL);
 		execvp(argv[0], argv);
 fail:
 		err = errno;
+fail_err:
 		if (write(pfd[1], &err, sizeof(err)) < 0)
 			_exit(127);
 		_exit(127);
@@ -1221,6 +1447,14 @@ fail:
 	if (r == sizeof(err)) {
 		close(cfd[0]);
 		waitpid(*pid, NULL, 0);
+		if (err < 0) {
+			char *ns = xasprintf("/run/netns/%s", vm->netns);
+
+			error(ns, "cannot enter the network namespace for QEMU",
+			      -err);
+			free(ns);
+			return err;
+		}
 		error(argv[0], "cannot execute QEMU (set --qemu)", err);
 		return -err;
 	}
@@ -2715,7 +2949,7 @@ int main(int argc, char **argv)
 	}
 	if (!o.print_argv && follow_parent())
 		return EXIT_RAPIDO;
-	if (mkdir_p(o.dir) || vm_lock(&o, &vm))
+	if (mkdir_p(o.dir) || vm_lock(&o, &vm) || vm_nic(&o, &vm))
 		return EXIT_RAPIDO;
 	if (strlen(o.control ? vm.control : vm.qmp) >= sizeof(sun.sun_path)) {
 		error(o.control ? vm.control : vm.qmp,

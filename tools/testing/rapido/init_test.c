@@ -557,4 +557,55 @@ TEST_F_TIMEOUT(init, boot_mode_shell, 90)
 	free(img);
 }
 
+/*
+ * rapido.net's rtnetlink setup, run as rapido-net (a link to rapido-init)
+ * in a throwaway network and UTS namespace on a veth named eth0: lo and
+ * eth0 up, the address with its broadcast, the default route, the host
+ * name; again (idempotent); a missing interface and a bad value refused.
+ */
+TEST(net_setup_in_a_netns)
+{
+	const char *init = rapido_bin("rapido-init");
+	char dir[] = "/tmp/rapido-net.XXXXXX", *net, *script;
+	struct run r;
+
+	if (!init)
+		SKIP(return, "RAPIDO_BIN is not set (run_tests sets it)");
+	if (geteuid())
+		SKIP(return, "needs root (a network namespace)");
+	ASSERT_NE(NULL, mkdtemp(dir));
+	net = strf("%s/rapido-net", dir);
+	ASSERT_EQ(0, symlink(init, net));
+	script = strf("ip link add eth0 type veth peer name peer0 || exit 99\n"
+		      "%s eth0 10.9.0.5/24,10.9.0.1,rapido7 || exit 1\n"
+		      "%s eth0 10.9.0.5/24,10.9.0.1,rapido7 || exit 2\n"
+		      "%s eth1 10.9.0.6/24,10.9.0.1,x && exit 3\n"
+		      "%s eth0 10.9.0.5,10.9.0.1,x && exit 4\n"
+		      "ip -o -4 addr show; ip route; hostname\n"
+		      "ip -o link show lo; ip -o link show eth0\n",
+		      net, net, net, net);
+	{
+		char *const argv[] = { "unshare", "-n", "-u", "sh", "-c",
+				       script, NULL };
+
+		ASSERT_EQ(0, run(&r, argv));
+	}
+	if (r.status == 99)
+		SKIP(goto out, "cannot make a veth pair: %s", r.err);
+	EXPECT_EQ(0, r.status) run_dump(&r);
+	EXPECT_NE(NULL, strstr(r.out, "eth0    inet 10.9.0.5/24 brd 10.9.0.255 scope global eth0")) run_dump(&r);
+	EXPECT_NE(NULL, strstr(r.out, "default via 10.9.0.1 dev eth0")) run_dump(&r);
+	EXPECT_NE(NULL, strstr(r.out, "\nrapido7\n")) run_dump(&r);
+	EXPECT_NE(NULL, strstr(r.out, "lo: <LOOPBACK,UP,LOWER_UP>")) run_dump(&r);
+	EXPECT_NE(NULL, strstr(r.out, "eth0@peer0: <NO-CARRIER,BROADCAST,MULTICAST,UP,")) run_dump(&r);
+	EXPECT_NE(NULL, strstr(r.err, "'eth1': no such network interface")) run_dump(&r);
+	EXPECT_NE(NULL, strstr(r.err, "'rapido.net=10.9.0.5,10.9.0.1,x': not ADDR/PREFIX,GATEWAY,HOSTNAME")) run_dump(&r);
+out:
+	run_free(&r);
+	unlink(net);
+	rmdir(dir);
+	free(net);
+	free(script);
+}
+
 TEST_HARNESS_MAIN

@@ -67,29 +67,6 @@ static int svc(struct run *r, const char *tree, char *const *env,
 	return ret;
 }
 
-/* The host namespace's links, addresses and routes, as ip prints them. */
-static char *host_net(void)
-{
-	static char *const cmds[][4] = {
-		{ "ip", "-o", "link", NULL },
-		{ "ip", "-o", "addr", NULL },
-		{ "ip", "route", NULL },
-	};
-	char *all = strdup("");
-	size_t len = 0;
-
-	for (size_t i = 0; i < ARRAY_SIZE(cmds); i++) {
-		struct run r;
-
-		if (run(&r, cmds[i]) || r.status)
-			rt_append(&all, &len, "(ip failed)\n", 12);
-		else
-			rt_append(&all, &len, r.out, strlen(r.out));
-		run_free(&r);
-	}
-	return all;
-}
-
 /* Is a process @pid alive (not gone, not a zombie)? */
 static int alive(pid_t pid)
 {

@@ -323,6 +323,29 @@ static inline int restore_file(const char *path, const char *backup)
 	return unlink(backup) ? -errno : 0;
 }
 
+/* The host namespace's links, addresses and routes, as ip prints them. */
+static inline char *host_net(void)
+{
+	static char *const cmds[][4] = {
+		{ "ip", "-o", "link", NULL },
+		{ "ip", "-o", "addr", NULL },
+		{ "ip", "route", NULL },
+	};
+	char *all = strdup("");
+	size_t len = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(cmds); i++) {
+		struct run r;
+
+		if (run(&r, cmds[i]) || r.status)
+			rt_append(&all, &len, "(ip failed)\n", 12);
+		else
+			rt_append(&all, &len, r.out, strlen(r.out));
+		run_free(&r);
+	}
+	return all;
+}
+
 /*
  * The kernel tree the boot tests run rapido in (RAPIDO_KTREE): configured,
  * built, rapido installed. Otherwise NULL, and in @why the reason to SKIP

@@ -425,7 +425,7 @@ FIXTURE_VARIANT_ADD(bad, net_not_bool) {
 
 FIXTURE_VARIANT_ADD(bad, unknown_service) {
 	.settings = "SERVICES=ceph samba\n",
-	.want = "settings:2: SERVICES: 'samba' is not one of the known words: ceph",
+	.want = "settings:2: SERVICES: 'samba' is not one of the known words: ceph, tcpecho",
 };
 
 FIXTURE_VARIANT_ADD(bad, several_vms) {

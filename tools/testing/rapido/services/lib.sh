@@ -31,7 +31,7 @@ ms_since() {
 	echo $(((10#$b - 10#$a) / 1000))
 }
 
-[ "$(id -u)" = 0 ] ||
+[ "$EUID" = 0 ] ||
 	die "the lab needs root: it creates a network namespace (/run/netns), a bridge and taps in it (run as root, e.g. sudo)"
 for cmd in ip flock sha256sum; do
 	type -P "$cmd" > /dev/null ||
@@ -41,14 +41,17 @@ done
 objtree=${RAPIDO_OBJTREE:-$PWD}
 objtree=$(cd "$objtree" && pwd) || die "cannot enter the output tree '$objtree'"
 labdir=$objtree/.rapido/lab
-netns=rapido-$(printf '%s' "$objtree" | sha256sum | cut -c1-8)
+netns=$(printf '%s' "$objtree" | sha256sum)
+netns=rapido-${netns:0:8}
 bridge=rbr0
 
 # The lab's settings, read by rapido-settings (the one reader of rapido's
 # settings; built into .rapido/bin when missing or older than its source):
 # the environment's NAME, else CONFIG_RAPIDO_<NAME> of .rapido.config, else
 # Kconfig.rapido's default. Values are checked against its table.
-srctree=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../../.." && pwd) ||
+# (no dirname: `lab nic` is on a VM's boot path, each process counts)
+srctree=${BASH_SOURCE[0]%/*}
+srctree=$(cd "$srctree/../../../.." && pwd) ||
 	die "cannot find rapido's source tree"
 settings_bin=$objtree/.rapido/bin/rapido-settings
 for f in "$srctree"/scripts/rapido/rapido-settings*.[ch] \
