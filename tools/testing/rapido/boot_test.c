@@ -298,18 +298,6 @@ TEST_F_TIMEOUT(boot, boot_without_a_terminal_runs_as_test, BOOT_TIMEOUT)
 	run_free(&r);
 }
 
-/* Is @pid gone (no such process, or a zombie)? */
-static int pid_gone(pid_t pid)
-{
-	char *path = strf("/proc/%d/stat", pid), *text = read_text(path);
-	const char *p = text ? strrchr(text, ')') : NULL;
-	int gone = !p || p[2] == 'Z';
-
-	free(text);
-	free(path);
-	return gone;
-}
-
 /*
  * The pid of a child of @parent named @comm (any name: NULL), or 0. By
  * parentage only: other runs may use the same paths.

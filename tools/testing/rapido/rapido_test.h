@@ -231,6 +231,18 @@ static inline char *read_text(const char *path)
 	return read_text_len(path, NULL);
 }
 
+/* Is @pid gone (no such process, or a zombie)? */
+static inline int pid_gone(pid_t pid)
+{
+	char *path = strf("/proc/%d/stat", pid), *text = read_text(path);
+	const char *p = text ? strrchr(text, ')') : NULL;
+	int gone = !p || p[2] == 'Z';
+
+	free(text);
+	free(path);
+	return gone;
+}
+
 /* Did the run print @needle, on stdout or stderr? */
 static inline int both_have(const struct run *r, const char *needle)
 {

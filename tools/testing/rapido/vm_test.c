@@ -1164,18 +1164,6 @@ TEST_F(vm, run_symlinked_vm_dir_is_refused)
 
 /* ---- dying with the parent ---- */
 
-/* Is @pid gone (no such process, or a zombie)? */
-static int pid_gone(pid_t pid)
-{
-	char *path = strf("/proc/%d/stat", pid), *text = read_text(path);
-	const char *p = text ? strrchr(text, ')') : NULL;
-	int gone = !p || p[2] == 'Z';
-
-	free(text);
-	free(path);
-	return gone;
-}
-
 TEST_F(vm, run_dies_with_its_parent)
 {
 	char *pidf = strf("%s.pid", self->p.qemu), *qpid = NULL;
