@@ -67,6 +67,23 @@ static int svc(struct run *r, const char *tree, char *const *env,
 	return ret;
 }
 
+/* `@prog up` for @tree in the background, its output dropped: its pid. */
+static pid_t spawn_up(const char *prog, const char *tree)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int nul = open("/dev/null", O_WRONLY);
+
+		dup2(nul, 1);
+		dup2(nul, 2);
+		setenv("RAPIDO_OBJTREE", tree, 1);
+		execl(prog, prog, "up", NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
 /* Is a process @pid alive (not gone, not a zombie)? */
 static int alive(pid_t pid)
 {
@@ -417,18 +434,9 @@ TEST_F_TIMEOUT(lab, killed_up_does_not_block, 120)
 	for (size_t i = 0; i < ARRAY_SIZE(delays_ms); i++) {
 		const char *src = getenv("RAPIDO_SRC");
 		char *prog = strf("%s/tools/testing/rapido/services/lab", src);
-		pid_t pid = fork();
+		pid_t pid = spawn_up(prog, self->tree);
 
 		ASSERT_LE(0, pid);
-		if (pid == 0) {
-			int nul = open("/dev/null", O_WRONLY);
-
-			dup2(nul, 1);
-			dup2(nul, 2);
-			setenv("RAPIDO_OBJTREE", self->tree, 1);
-			execl(prog, prog, "up", NULL);
-			_exit(127);
-		}
 		usleep(delays_ms[i] * 1000);
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
@@ -693,17 +701,8 @@ TEST_F_TIMEOUT(lab, ceph_interrupted_up, 300)
 		int st;
 
 		unlink(monpid);	/* the last round's */
-		pid = fork();
+		pid = spawn_up(prog, self->tree);
 		ASSERT_LE(0, pid);
-		if (pid == 0) {
-			int nul = open("/dev/null", O_WRONLY);
-
-			dup2(nul, 1);
-			dup2(nul, 2);
-			setenv("RAPIDO_OBJTREE", self->tree, 1);
-			execl(prog, prog, "up", NULL);
-			_exit(127);
-		}
 		/* until the monitor daemon runs (its pid file), at most 30 s */
 		for (int i = 0; i < 300 && access(monpid, F_OK); i++)
 			usleep(100000);
