@@ -3175,6 +3175,10 @@ static void cut_free(struct cut *c)
 	dracut_free(c->dr);
 }
 
+/* util.c's messages (this program still has its own, for now) */
+extern const char *const prog;
+const char *const prog = PROG;
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {

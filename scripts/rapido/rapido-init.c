@@ -1042,6 +1042,10 @@ static int qmp_main(int argc, char **argv)
 	return strncmp(reply, "{\"return\"", 9) ? 1 : 0;
 }
 
+/* util.c's messages (this program still has its own, for now) */
+extern const char *const prog;
+const char *const prog = PROG;
+
 int main(int argc, char **argv)
 {
 	int init_failed, modules_code;

@@ -39,7 +39,7 @@
 #define SYMCHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" \
 		 "0123456789_"
 
-static const char *prog = "rapido-kconfig";
+#define PROG	"rapido-kconfig"
 static int nerrors;
 
 /* One "CONFIG_FOO=value" or "# CONFIG_FOO is not set" line. */
@@ -67,7 +67,7 @@ static void error(const char *subject, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: '%s': ", prog, subject);
+	fprintf(stderr, "%s: '%s': ", PROG, subject);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -82,7 +82,7 @@ static void *xgrow(void *v, size_t *cap, size_t n, size_t size)
 	*cap = *cap ? *cap * 2 : 64;
 	v = realloc(v, *cap * size);
 	if (!v) {
-		fprintf(stderr, "%s: out of memory\n", prog);
+		fprintf(stderr, "%s: out of memory\n", PROG);
 		exit(2);
 	}
 	return v;
@@ -262,7 +262,7 @@ static struct entry **index_last(struct entries *es, size_t *n)
 	size_t i, k = 0;
 
 	if (!idx) {
-		fprintf(stderr, "%s: out of memory\n", prog);
+		fprintf(stderr, "%s: out of memory\n", PROG);
 		exit(2);
 	}
 	for (i = 0; i < es->n; i++)
@@ -337,7 +337,7 @@ static void print_request(const struct entry *e)
 static void print_miss(const struct entry *w, const struct entry *h,
 		       const char *config)
 {
-	printf("%s: ", prog);
+	printf("%s: ", PROG);
 	print_request(w);
 	printf(" (%s:%u) did not land: '%s' ", w->file, w->line, config);
 	if (h && !h->not_set_form && strcmp(h->val, "n"))
@@ -930,7 +930,7 @@ static char *xstrdup_or_die(const char *s)
 	char *d = strdup(s);
 
 	if (!d) {
-		fprintf(stderr, "%s: out of memory\n", prog);
+		fprintf(stderr, "%s: out of memory\n", PROG);
 		exit(2);
 	}
 	return d;
@@ -1142,7 +1142,7 @@ static void remove_scratch(void)
 	if (!scratch[0])
 		return;
 	if (chdir("/") || rmdir(scratch))
-		fprintf(stderr, "%s: '%s': cannot remove: %s\n", prog, scratch,
+		fprintf(stderr, "%s: '%s': cannot remove: %s\n", PROG, scratch,
 			strerror(errno));
 	scratch[0] = '\0';
 }
@@ -1154,7 +1154,7 @@ static void kconfig_exit(void)
 		return;
 	fflush(stdout);
 	fprintf(stderr, "%s: '%s': kconfig failed (see its messages above)\n",
-		prog, kconfig_top);
+		PROG, kconfig_top);
 	remove_scratch();
 	_exit(2);
 }
@@ -1267,8 +1267,12 @@ static void help(FILE *f)
 		"  -e       explain, from the Kconfig tree, why an option did not land\n"
 		"  -s DIR   source tree for -e (default: $srctree, else .)\n"
 		"exit: 0 all landed, 1 some did not, 2 cannot run\n",
-		prog);
+		PROG);
 }
+
+/* util.c's messages (this program still has its own, for now) */
+extern const char *const prog;
+const char *const prog = PROG;
 
 int main(int argc, char *argv[])
 {
@@ -1299,7 +1303,7 @@ int main(int argc, char *argv[])
 		}
 	}
 	if (optind >= argc) {
-		fprintf(stderr, "%s: no fragment given\n", prog);
+		fprintf(stderr, "%s: no fragment given\n", PROG);
 		help(stderr);
 		return 2;
 	}
@@ -1316,7 +1320,7 @@ int main(int argc, char *argv[])
 	frag_idx = index_last(&frags, &nfrag_idx);
 	miss = calloc(frags.n + 1, sizeof(*miss));
 	if (!miss) {
-		fprintf(stderr, "%s: out of memory\n", prog);
+		fprintf(stderr, "%s: out of memory\n", PROG);
 		return 2;
 	}
 	for (i = 0; i < frags.n; i++) {

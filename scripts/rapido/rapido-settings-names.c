@@ -17,71 +17,6 @@
 
 #include "rapido-settings.h"
 
-int nerrors;
-
-void __printf(1, 2) error(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (++nerrors > MAX_ERRORS)
-		return;
-	fputs("rapido: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	if (nerrors == MAX_ERRORS)
-		fputs("rapido: too many errors, the rest not shown\n", stderr);
-}
-
-_Noreturn void __printf(1, 2) fatal(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("rapido: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(EX_RAPIDO);
-}
-
-void *xrealloc(void *p, size_t n)
-{
-	p = realloc(p, n ? n : 1);
-	if (!p)
-		fatal("cannot allocate %zu bytes: %s", n, strerror(ENOMEM));
-	return p;
-}
-
-char *xstrndup(const char *s, size_t n)
-{
-	char *d = xrealloc(NULL, n + 1);
-
-	memcpy(d, s, n);
-	d[n] = '\0';
-	return d;
-}
-
-char *xstrdup(const char *s)
-{
-	return xstrndup(s, strlen(s));
-}
-
-__printf(1, 2) char *xasprintf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-	int n;
-
-	va_start(ap, fmt);
-	n = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		fatal("cannot allocate a message: %s", strerror(ENOMEM));
-	return s;
-}
-
 /*
  * @s (of @len bytes) for a message: at most 40 characters, control
  * characters and other bytes outside printable ASCII as \xNN.
@@ -110,29 +45,13 @@ const char *shown(const char *s, size_t len)
 /* The whole file, NUL-terminated, its length in *@len; NULL: errno set. */
 char *slurp(const char *path, size_t *len)
 {
-	FILE *f = fopen(path, "re");
-	size_t cap = 4096, n = 0, r;
 	char *buf;
+	int err = read_file(path, 0, &buf, len);
 
-	if (!f)
-		return NULL;
-	buf = xrealloc(NULL, cap);
-	while ((r = fread(buf + n, 1, cap - n - 1, f)) > 0) {
-		n += r;
-		if (cap - n < 2)
-			buf = xrealloc(buf, cap *= 2);
-	}
-	if (ferror(f)) {
-		int e = errno ? errno : EIO;
-
-		fclose(f);
-		free(buf);
-		errno = e;
+	if (err) {
+		errno = -err;
 		return NULL;
 	}
-	fclose(f);
-	buf[n] = '\0';
-	*len = n;
 	return buf;
 }
 

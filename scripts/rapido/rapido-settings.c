@@ -384,7 +384,7 @@ static int resolve(struct state *st, int argc, char **argv)
 	vars = st->profile[find_key("VARS", 4) - keys].text;
 	check_names(st, vars);
 	if (nerrors)
-		return EX_RAPIDO;
+		return EXIT_RAPIDO;
 
 	for (size_t i = 0; i < NKEYS; i++) {
 		const struct key *k = &keys[i];
@@ -435,7 +435,7 @@ static int resolve(struct state *st, int argc, char **argv)
 	free(names);
 	put("END", "");
 	if (fflush(stdout) || ferror(stdout))
-		fatal("cannot write the settings: %s", strerror(errno));
+		fatal_errno(EXIT_RAPIDO, errno, "cannot write the settings");
 	return 0;
 }
 
@@ -453,7 +453,7 @@ static int list_profiles(const char *srctree)
 	struct names ps = { 0 };
 
 	if (!d)
-		fatal("cannot open '%s': %s", dir, strerror(errno));
+		fatal_errno(EXIT_RAPIDO, errno, "cannot open '%s'", dir);
 	while ((de = readdir(d)))
 		if (de->d_name[0] != '.')
 			names_push(&ps, de->d_name);
@@ -515,8 +515,8 @@ static int list_profiles(const char *srctree)
 	free(ps.v);
 	free(dir);
 	if (fflush(stdout) || ferror(stdout))
-		fatal("cannot write the list: %s", strerror(errno));
-	return nerrors ? EX_RAPIDO : 0;
+		fatal_errno(EXIT_RAPIDO, errno, "cannot write the list");
+	return nerrors ? EXIT_RAPIDO : 0;
 }
 
 /* make rapido-help's "Variables:" lines. */
@@ -553,7 +553,7 @@ static int check_kconfig(const char *path)
 	int lineno = 0;
 
 	if (!buf)
-		fatal("cannot read '%s': %s", path, strerror(errno));
+		fatal_errno(EXIT_RAPIDO, errno, "cannot read '%s'", path);
 	for (l = buf; *l; l += strcspn(l, "\n") + (l[strcspn(l, "\n")] != 0)) {
 		char word[64], arg[64];
 		long lo, hi;
@@ -599,7 +599,7 @@ static int check_kconfig(const char *path)
 			error("%s: CONFIG_%s of the table is not in it", path,
 			      keys[i].kconfig);
 	free(buf);
-	return nerrors ? EX_RAPIDO : 0;
+	return nerrors ? EXIT_RAPIDO : 0;
 }
 
 /*
@@ -614,7 +614,7 @@ static void kconfig_defaults(const char *path, struct val *vals)
 	int lineno = 0;
 
 	if (!buf)
-		fatal("cannot read '%s': %s", path, strerror(errno));
+		fatal_errno(EXIT_RAPIDO, errno, "cannot read '%s'", path);
 	for (l = buf; *l; l += strcspn(l, "\n") + (l[strcspn(l, "\n")] != 0)) {
 		size_t ll = strcspn(l, "\n");
 		char word[64], *line = xstrndup(l, ll), *v;
@@ -653,7 +653,7 @@ static int lab_settings(struct state *st, const char *kconfig)
 	kconfig_defaults(kconfig, st->kconfig);
 	read_cmdline(st, 0, NULL);
 	if (nerrors)
-		return EX_RAPIDO;
+		return EXIT_RAPIDO;
 	for (size_t i = 0; i < NKEYS; i++) {
 		const struct key *k = &keys[i];
 
@@ -664,7 +664,7 @@ static int lab_settings(struct state *st, const char *kconfig)
 	}
 	put("END", "");
 	if (fflush(stdout) || ferror(stdout))
-		fatal("cannot write the settings: %s", strerror(errno));
+		fatal_errno(EXIT_RAPIDO, errno, "cannot write the settings");
 	return 0;
 }
 
@@ -676,14 +676,18 @@ static _Noreturn void bad_usage(void)
 	      "       rapido-settings --check-kconfig Kconfig.rapido\n"
 	      "       rapido-settings --lab Kconfig.rapido [-c .rapido.config]\n",
 	      stderr);
-	exit(EX_RAPIDO);
+	exit(EXIT_RAPIDO);
 }
+
+const char *const prog = "rapido";
 
 int main(int argc, char **argv)
 {
 	struct state st = { 0 };
 	const char *lab = NULL;
 	int i;
+
+	max_errors = MAX_ERRORS;
 
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];

@@ -14,13 +14,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define EX_RAPIDO	128
-#define MAX_ERRORS	20
+#include "util.h"
 
-#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
-/* split in two: checkpatch's "prefer __printf" cannot apply to __printf */
-#define __printf(a, b)	__attribute__((				\
-	__format__(printf, a, b)))
+#define MAX_ERRORS	20
 
 enum type {
 	T_INT,		/* whole number in min..max */
@@ -89,15 +85,7 @@ struct suggest {
 	size_t dist;
 };
 
-extern int nerrors;
-
 /* rapido-settings-names.c */
-void __printf(1, 2) error(const char *fmt, ...);
-_Noreturn void __printf(1, 2) fatal(const char *fmt, ...);
-void *xrealloc(void *p, size_t n);
-char *xstrndup(const char *s, size_t n);
-char *xstrdup(const char *s);
-__printf(1, 2) char *xasprintf(const char *fmt, ...);
 const char *shown(const char *s, size_t len);
 char *slurp(const char *path, size_t *len);
 bool is_name(const char *s, size_t len);

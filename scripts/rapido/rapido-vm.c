@@ -2905,6 +2905,10 @@ static int follow_parent(void)
 	return 0;
 }
 
+/* util.c's messages (this program still has its own, for now) */
+extern const char *const prog;
+const char *const prog = PROG;
+
 int main(int argc, char **argv)
 {
 	double t0 = now();

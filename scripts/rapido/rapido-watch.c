@@ -1311,6 +1311,10 @@ static void check_tree(struct opts *o)
 	}
 }
 
+/* util.c's messages (this program still has its own, for now) */
+extern const char *const prog;
+const char *const prog = PROG;
+
 int main(int argc, char **argv)
 {
 	struct opts o = { .idle = IDLE_DEFAULT };
