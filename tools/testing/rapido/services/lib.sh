@@ -3,7 +3,8 @@
 # Shared by the lab's service scripts (lab, ceph; sourced, not run).
 #
 # The lab of an output tree: a network namespace of its own, named
-# rapido-<first 8 hex digits of sha256(output tree path)>, holding bridge
+# rapido-<first 8 hex digits of sha256(output tree path, device, inode)>
+# (the same path in two mount namespaces can be two trees), holding bridge
 # rbr0 with the lab's host address and tap rtap<N> for VM N; nothing of it
 # is in the host's namespace. State (pids, logs, secrets) lives in
 # <objtree>/.rapido/lab (mode 0700).
@@ -41,7 +42,9 @@ done
 objtree=${RAPIDO_OBJTREE:-$PWD}
 objtree=$(cd "$objtree" && pwd) || die "cannot enter the output tree '$objtree'"
 labdir=$objtree/.rapido/lab
-netns=$(printf '%s' "$objtree" | sha256sum)
+netns=$(stat -L -c '%d %i' "$objtree") ||
+	die "cannot stat the output tree '$objtree'"
+netns=$(printf '%s %s' "$objtree" "$netns" | sha256sum)
 netns=rapido-${netns:0:8}
 bridge=rbr0
 
