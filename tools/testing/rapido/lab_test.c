@@ -84,19 +84,6 @@ static pid_t spawn_up(const char *prog, const char *tree)
 	return pid;
 }
 
-/* Is a process @pid alive (not gone, not a zombie)? */
-static int alive(pid_t pid)
-{
-	char *path = strf("/proc/%d/stat", pid);
-	char *stat = read_text(path);
-	char *p = stat ? strrchr(stat, ')') : NULL;
-	int ret = p && p[1] == ' ' && p[2] != 'Z';
-
-	free(path);
-	free(stat);
-	return ret;
-}
-
 /* The pids in network namespace @netns, as a sorted, space-ended list. */
 static char *netns_pids(const char *netns)
 {
@@ -109,7 +96,7 @@ static char *netns_pids(const char *netns)
 	if (!run(&r, argv) && !r.status) {
 		for (tok = strtok_r(r.out, "\n", &save); tok && n < 1024;
 		     tok = strtok_r(NULL, "\n", &save))
-			if (alive(atoi(tok)))
+			if (!pid_gone(atoi(tok)))
 				pids[n++] = atoi(tok);
 	}
 	run_free(&r);
@@ -667,7 +654,7 @@ TEST_F_TIMEOUT(lab, ceph_up_reuse_external_down, 600)
 	for (char *p = pids; *p; p = strchr(p, ' ') + 1) {
 		int pid = atoi(p);
 
-		EXPECT_FALSE(alive(pid)) fprintf(stderr, "pid %d\n", pid);
+		EXPECT_TRUE(pid_gone(pid)) fprintf(stderr, "pid %d\n", pid);
 	}
 	EXPECT_TRUE(netns_exists(self->netns));
 	now = host_net();

@@ -116,11 +116,18 @@ static int rapido_test(struct run *r, const char *ktree, const char *profile,
 	return ret;
 }
 
-static int mkdirf(const char *fmt, const char *a, const char *b)
+static __printf(1, 2) int mkdirf(const char *fmt, ...)
 {
-	char *path = strf(fmt, a, b);
-	int ret = mkdir(path, 0755) ? -errno : 0;
+	va_list ap;
+	char *path;
+	int ret;
 
+	va_start(ap, fmt);
+	ret = vasprintf(&path, fmt, ap);
+	va_end(ap);
+	if (ret < 0)
+		return -ENOMEM;
+	ret = mkdir(path, 0755) ? -errno : 0;
 	free(path);
 	return ret;
 }

@@ -31,6 +31,10 @@
 #ifndef ARRAY_SIZE
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #endif
+/* __printf, from tools/include (6.12's kselftest.h has its own) */
+#ifndef __printf
+#include <linux/compiler.h>
+#endif
 
 struct run {
 	int status;	/* exit code, 128 + signal, or -1 if not run */
@@ -184,6 +188,7 @@ static inline int write_file(const char *path, mode_t mode, const char *text)
 }
 
 /* snprintf into a fresh malloc'ed string (aborts on ENOMEM). */
+static inline char *strf(const char *fmt, ...) __printf(1, 2);
 static inline char *strf(const char *fmt, ...)
 {
 	va_list ap;
@@ -241,6 +246,40 @@ static inline int pid_gone(pid_t pid)
 	free(text);
 	free(path);
 	return gone;
+}
+
+/*
+ * Does @text hold @line as whole lines (@line may span several, with
+ * '\n' between them)?
+ */
+static inline int has_line(const char *text, const char *line)
+{
+	size_t n = strlen(line);
+
+	for (const char *p = text; (p = strstr(p, line)); p++)
+		if ((p == text || p[-1] == '\n') && (p[n] == '\n' || !p[n]))
+			return 1;
+	return 0;
+}
+
+/* @prog's path in $PATH (malloc'ed), or NULL. */
+static inline char *in_path(const char *prog)
+{
+	const char *env = getenv("PATH");
+	char *path = strdup(env && *env ? env : "/usr/bin:/bin");
+	char *dir, *save, *found = NULL;
+
+	for (dir = strtok_r(path, ":", &save); dir && !found;
+	     dir = strtok_r(NULL, ":", &save)) {
+		char *p = strf("%s/%s", dir, prog);
+
+		if (!access(p, X_OK))
+			found = p;
+		else
+			free(p);
+	}
+	free(path);
+	return found;
 }
 
 /* Did the run print @needle, on stdout or stderr? */
@@ -388,6 +427,18 @@ static inline const char *built_ktree(char *why, size_t len)
 	}
 	return tree;
 }
+
+/*
+ * Write @text to @dir/@name (0644), in a test (or a helper given its
+ * _metadata): the test fails at once if it cannot.
+ */
+#define put_file(dir, name, text) do {					\
+	char *_path = strf("%s/%s", (dir), (name));			\
+	int _ret = write_file(_path, 0644, (text));			\
+									\
+	free(_path);							\
+	ASSERT_EQ(0, _ret);						\
+} while (0)
 
 /*
  * Has the running test failed so far? kselftest_harness.h kept this in

@@ -87,15 +87,6 @@ struct tree {
 	char *dir, *config, *settings, *bin;
 };
 
-static void put(struct __test_metadata *_metadata, const char *dir,
-		const char *name, const char *text)
-{
-	char *path = strf("%s/%s", dir, name);
-
-	ASSERT_EQ(0, write_file(path, 0644, text));
-	free(path);
-}
-
 static void tree_setup(struct __test_metadata *_metadata, struct tree *self)
 {
 	char tmpl[] = "/tmp/rapido-settings-test.XXXXXX", *p;
@@ -107,15 +98,15 @@ static void tree_setup(struct __test_metadata *_metadata, struct tree *self)
 		 self->dir, PROFILES, self->dir, PROFILES, self->dir, self->dir);
 	ASSERT_EQ(0, system(p));
 	free(p);
-	put(_metadata, self->dir, PROFILES "/p/manifest", "");
-	put(_metadata, self->dir, PROFILES "/other/manifest", "");
-	put(_metadata, self->dir, PROFILES "/other/settings", "MEM=256\n");
-	put(_metadata, self->dir, "Makefile", kbuild_makefile);
-	put(_metadata, self->dir, "Documentation/kbuild/kbuild.rst",
+	put_file(self->dir, PROFILES "/p/manifest", "");
+	put_file(self->dir, PROFILES "/other/manifest", "");
+	put_file(self->dir, PROFILES "/other/settings", "MEM=256\n");
+	put_file(self->dir, "Makefile", kbuild_makefile);
+	put_file(self->dir, "Documentation/kbuild/kbuild.rst",
 	    kbuild_rst);
-	put(_metadata, self->dir, "Documentation/kbuild/llvm.rst",
+	put_file(self->dir, "Documentation/kbuild/llvm.rst",
 	    "\tmake LLVM=1 LLVM_IAS=0\n");
-	put(_metadata, self->dir, "scripts/Makefile.extrawarn",
+	put_file(self->dir, "scripts/Makefile.extrawarn",
 	    "ifneq ($(findstring 1, $(KBUILD_EXTRA_WARN)),)\n");
 	self->config = strf("%s/.rapido.config", self->dir);
 	self->settings = strf("%s/%s/p/settings", self->dir, PROFILES);
