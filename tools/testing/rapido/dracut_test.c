@@ -247,12 +247,8 @@ FIXTURE(dr_boot) {
 
 FIXTURE_SETUP(dr_boot)
 {
-	char why[256];
-
 	RT_ONLY();
-	self->ktree = built_ktree(why, sizeof(why));
-	if (!self->ktree)
-		SETUP_SKIP("%s", why);
+	self->ktree = SETUP_KTREE();
 	if (!have_dracut())
 		SETUP_SKIP("dracut is not installed (apt-get install dracut-core)");
 }

@@ -235,7 +235,7 @@ FIXTURE_TEARDOWN(lab)
 /* up twice, a tap twice: one namespace, one bridge, one tap; host as before */
 TEST_F(lab, up_is_idempotent)
 {
-	char *now, *ns_link;
+	char *ns_link;
 	struct run r;
 
 	for (int i = 0; i < 2; i++) {
@@ -272,9 +272,7 @@ TEST_F(lab, up_is_idempotent)
 	EXPECT_NE(NULL, strstr(r.out, self->netns)) run_dump(&r);
 	EXPECT_NE(NULL, strstr(r.out, "tap rtap1")) run_dump(&r);
 	run_free(&r);
-	now = host_net();
-	EXPECT_STREQ(self->before, now);
-	free(now);
+	EXPECT_HOST_NET(self->before);
 }
 
 /* down kills what runs in the lab, removes the namespace; twice is fine */
@@ -506,7 +504,7 @@ static int all_clean(const char *out)
  */
 TEST_F_TIMEOUT(lab, ceph_up_reuse_external_down, 600)
 {
-	char *env_path, *env, *key, *mon, *pids, *pids2, *conf, *keyring, *now;
+	char *env_path, *env, *key, *mon, *pids, *pids2, *conf, *keyring;
 	char *ext_env[4], *bad_env[4];
 	struct stat st;
 	struct run r;
@@ -657,9 +655,7 @@ TEST_F_TIMEOUT(lab, ceph_up_reuse_external_down, 600)
 		EXPECT_TRUE(pid_gone(pid)) fprintf(stderr, "pid %d\n", pid);
 	}
 	EXPECT_TRUE(netns_exists(self->netns));
-	now = host_net();
-	EXPECT_STREQ(self->before, now);
-	free(now);
+	EXPECT_HOST_NET(self->before);
 	free(pids);
 	free(env);
 	free(env_path);

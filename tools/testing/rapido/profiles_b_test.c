@@ -139,13 +139,11 @@ FIXTURE_VARIANT_ADD(profile, usb_gadget) {
 
 FIXTURE_SETUP(profile)
 {
-	char why[256], *path, *missing, *tool;
+	char *path, *missing, *tool;
 	const char *src;
 
 	RT_ONLY();
-	self->ktree = built_ktree(why, sizeof(why));
-	if (!self->ktree)
-		SETUP_SKIP("%s", why);
+	self->ktree = SETUP_KTREE();
 	src = getenv("RAPIDO_SRC");
 	path = strf("%s/tools/testing/rapido/profiles/%s/config",
 		    src && *src ? src : self->ktree, variant->name);
@@ -169,14 +167,9 @@ FIXTURE_SETUP(profile)
 
 FIXTURE_TEARDOWN(profile)
 {
-	char *status;
-
 	if (!self->ready)
 		return;
-	EXPECT_TRUE(git_clean(self->ktree, &status))
-		TH_LOG("git status of %s is not clean:\n%s", self->ktree,
-		       status);
-	free(status);
+	EXPECT_GIT_CLEAN(self->ktree);
 }
 
 TEST_F_TIMEOUT(profile, boots_and_proves, BOOT_TIMEOUT)
@@ -225,13 +218,11 @@ FIXTURE(control) {
 
 FIXTURE_SETUP(control)
 {
-	char why[256], *path, *config, *missing;
+	char *path, *config, *missing;
 	const char *src;
 
 	RT_ONLY();
-	self->ktree = built_ktree(why, sizeof(why));
-	if (!self->ktree)
-		SETUP_SKIP("%s", why);
+	self->ktree = SETUP_KTREE();
 	src = getenv("RAPIDO_SRC");
 	path = strf("%s/tools/testing/rapido/profiles/simple/config",
 		    src && *src ? src : self->ktree);

@@ -429,16 +429,47 @@ static inline const char *built_ktree(char *why, size_t len)
 }
 
 /*
- * Write @text to @dir/@name (0644), in a test (or a helper given its
- * _metadata): the test fails at once if it cannot.
+ * Write @text to @dir/@name (created @mode), in a test (or a helper given
+ * its _metadata): the test fails at once if it cannot.
  */
-#define put_file(dir, name, text) do {					\
+#define put_file(dir, name, mode, text) do {				\
 	char *_path = strf("%s/%s", (dir), (name));			\
-	int _ret = write_file(_path, 0644, (text));			\
+	int _ret = write_file(_path, (mode), (text));			\
 									\
 	free(_path);							\
 	ASSERT_EQ(0, _ret);						\
 } while (0)
+
+/* Is the work tree of @tree clean? Otherwise git's status in the log. */
+#define EXPECT_GIT_CLEAN(tree) do {					\
+	char *_status;							\
+									\
+	EXPECT_TRUE(git_clean((tree), &_status))			\
+		TH_LOG("git status of %s is not clean:\n%s", (tree),	\
+		       _status);					\
+	free(_status);							\
+} while (0)
+
+/* Is the host's network (host_net()) still what it was, @before? */
+#define EXPECT_HOST_NET(before) do {					\
+	char *_now = host_net();					\
+									\
+	EXPECT_STREQ((before), _now);					\
+	free(_now);							\
+} while (0)
+
+/*
+ * In a FIXTURE_SETUP: the tree built_ktree() finds, or SETUP_SKIP with
+ * the reason it gives.
+ */
+#define SETUP_KTREE() ({						\
+	char _why[256];							\
+	const char *_tree = built_ktree(_why, sizeof(_why));		\
+									\
+	if (!_tree)							\
+		SETUP_SKIP("%s", _why);					\
+	_tree;								\
+})
 
 /*
  * Has the running test failed so far? kselftest_harness.h kept this in

@@ -46,12 +46,8 @@ FIXTURE_VARIANT_ADD(uptodate, scan) {
 
 FIXTURE_SETUP(uptodate)
 {
-	char why[256];
-
 	RT_ONLY();
-	self->ktree = built_ktree(why, sizeof(why));
-	if (!self->ktree)
-		SETUP_SKIP("%s", why);
+	self->ktree = SETUP_KTREE();
 	self->plant = strf("%s/%s", self->ktree, PLANT_FILE);
 	self->backup = strf("%s/.rapido/test-uptodate-backup", self->ktree);
 	ASSERT_EQ(0, restore_file(self->plant, self->backup));
