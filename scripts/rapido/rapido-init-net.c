@@ -110,12 +110,21 @@ static int nl_talk(int fd, struct nl_req *r)
 	}
 }
 
+/* @r as a request of @type, its header (@len bytes) zeroed: returns it */
+static void *nl_start(struct nl_req *r, unsigned short type,
+		      unsigned short flags, size_t len)
+{
+	memset(r, 0, sizeof(*r));
+	r->h.nlmsg_len = NLMSG_LENGTH(len);
+	r->h.nlmsg_type = type;
+	r->h.nlmsg_flags = flags;
+	return NLMSG_DATA(&r->h);
+}
+
 static int link_up(int fd, int index)
 {
-	struct nl_req r = { .h = {
-		.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg)),
-		.nlmsg_type = RTM_NEWLINK } };
-	struct ifinfomsg *ifi = NLMSG_DATA(&r.h);
+	struct nl_req r;
+	struct ifinfomsg *ifi = nl_start(&r, RTM_NEWLINK, 0, sizeof(*ifi));
 
 	ifi->ifi_family = AF_UNSPEC;
 	ifi->ifi_index = index;
@@ -126,11 +135,10 @@ static int link_up(int fd, int index)
 
 static int addr_add(int fd, int index, const struct net_spec *n)
 {
-	struct nl_req r = { .h = {
-		.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifaddrmsg)),
-		.nlmsg_type = RTM_NEWADDR,
-		.nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE } };
-	struct ifaddrmsg *ifa = NLMSG_DATA(&r.h);
+	struct nl_req r;
+	struct ifaddrmsg *ifa = nl_start(&r, RTM_NEWADDR,
+					 NLM_F_CREATE | NLM_F_REPLACE,
+					 sizeof(*ifa));
 	uint32_t mask = n->prefix == 32 ? ~0U : ~(~0U >> n->prefix);
 	struct in_addr brd = {
 		.s_addr = n->addr.s_addr | htonl(~mask) };
@@ -147,11 +155,9 @@ static int addr_add(int fd, int index, const struct net_spec *n)
 
 static int route_add(int fd, int index, const struct net_spec *n)
 {
-	struct nl_req r = { .h = {
-		.nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg)),
-		.nlmsg_type = RTM_NEWROUTE,
-		.nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE } };
-	struct rtmsg *rt = NLMSG_DATA(&r.h);
+	struct nl_req r;
+	struct rtmsg *rt = nl_start(&r, RTM_NEWROUTE,
+				    NLM_F_CREATE | NLM_F_REPLACE, sizeof(*rt));
 	uint32_t oif = index;
 
 	rt->rtm_family = AF_INET;
