@@ -62,8 +62,11 @@ char *allowed(const struct key *k)
 				 k->min, k->max);
 	case T_BOOL:
 		return xstrdup("y or n");
-	case T_ENUM: {
-		char *c = choices_of(k), *r = xasprintf("one of: %s", c);
+	case T_ENUM:
+	case T_WORDS: {
+		char *c = choices_of(k);
+		char *r = xasprintf("%s: %s", k->type == T_ENUM ? "one of" :
+				    "known words", c);
 
 		free(c);
 		return r;
@@ -72,12 +75,6 @@ char *allowed(const struct key *k)
 		return xstrdup("a profile's name (make rapido-list)");
 	case T_VARS:
 		return xstrdup("a NAME or NAME=default word (NAME: A-Z, 0-9, _)");
-	case T_WORDS: {
-		char *c = choices_of(k), *r = xasprintf("known words: %s", c);
-
-		free(c);
-		return r;
-	}
 	case T_FILES:
 		return xstrdup("a NAME:SIZE word (NAME a plain file name, SIZE bytes, or with K, M, G or T)");
 	case T_STRING:

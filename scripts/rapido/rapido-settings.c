@@ -42,6 +42,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -158,22 +159,27 @@ static const char *const make_names[] = {
 	"SHELL", "VPATH", "GPATH", "GNUMAKEFLAGS", "MAKE", "MAKESHELL",
 };
 
+/* The key whose string member at @field is the @len bytes at @s. */
+static const struct key *find_by(size_t field, const char *s, size_t len)
+{
+	for (size_t i = 0; i < NKEYS; i++) {
+		const char *v = *(const char *const *)((const char *)&keys[i] +
+						       field);
+
+		if (v && strlen(v) == len && !memcmp(v, s, len))
+			return &keys[i];
+	}
+	return NULL;
+}
+
 const struct key *find_key(const char *name, size_t len)
 {
-	for (size_t i = 0; i < NKEYS; i++)
-		if (keys[i].name && strlen(keys[i].name) == len &&
-		    !memcmp(keys[i].name, name, len))
-			return &keys[i];
-	return NULL;
+	return find_by(offsetof(struct key, name), name, len);
 }
 
 const struct key *find_kconfig(const char *sym, size_t len)
 {
-	for (size_t i = 0; i < NKEYS; i++)
-		if (keys[i].kconfig && strlen(keys[i].kconfig) == len &&
-		    !memcmp(keys[i].kconfig, sym, len))
-			return &keys[i];
-	return NULL;
+	return find_by(offsetof(struct key, kconfig), sym, len);
 }
 
 /* The names given @where, space-separated. */

@@ -65,12 +65,10 @@ static int restore_config(const char *ktree, const char *config,
 
 FIXTURE_SETUP(boot)
 {
-	char why[256], *path;
+	char *path;
 
 	RT_ONLY();
-	self->ktree = built_ktree(why, sizeof(why));
-	if (!self->ktree)
-		SETUP_SKIP("%s", why);
+	self->ktree = SETUP_KTREE();
 	path = strf("%s/include/config/kernel.release", self->ktree);
 	self->krelease = read_text(path);
 	free(path);
@@ -88,16 +86,11 @@ FIXTURE_SETUP(boot)
 
 FIXTURE_TEARDOWN(boot)
 {
-	char *status;
-
 	if (!self->ktree || !self->plant)
 		return;
 	EXPECT_EQ(0, restore_file(self->plant, self->plant_backup));
 	EXPECT_EQ(0, restore_config(self->ktree, self->config, self->config_backup));
-	EXPECT_TRUE(git_clean(self->ktree, &status))
-		TH_LOG("git status of %s is not clean:\n%s", self->ktree,
-		       status);
-	free(status);
+	EXPECT_GIT_CLEAN(self->ktree);
 	free(self->krelease);
 	free(self->plant);
 	free(self->plant_backup);
@@ -502,24 +495,15 @@ TEST_F_TIMEOUT(boot, prepare_exit_125_is_125, BOOT_TIMEOUT)
 			       "PROFILE=rapido-test-prepare", NULL };
 	char *pdir = strf("%s/tools/testing/rapido/profiles/rapido-test-prepare",
 			  self->ktree);
-	char *path;
 	struct run r;
 
 	rm_rf(pdir);
 	ASSERT_EQ(0, mkdir(pdir, 0755));
-	path = strf("%s/settings", pdir);
-	ASSERT_EQ(0, write_file(path, 0644, "PREPARE=prep\n"));
-	free(path);
-	path = strf("%s/manifest", pdir);
-	ASSERT_EQ(0, write_file(path, 0644, "bin sh\n"));
-	free(path);
-	path = strf("%s/autorun", pdir);
-	ASSERT_EQ(0, write_file(path, 0755, "#!/bin/sh\nexit 0\n"));
-	free(path);
-	path = strf("%s/prep", pdir);
-	ASSERT_EQ(0, write_file(path, 0755,
-				"#!/bin/sh\necho PREPARE-RAN\nexit 125\n"));
-	free(path);
+	put_file(pdir, "settings", 0644, "PREPARE=prep\n");
+	put_file(pdir, "manifest", 0644, "bin sh\n");
+	put_file(pdir, "autorun", 0755, "#!/bin/sh\nexit 0\n");
+	put_file(pdir, "prep", 0755,
+		 "#!/bin/sh\necho PREPARE-RAN\nexit 125\n");
 
 	ASSERT_EQ(0, run_in(&r, self->ktree, argv));
 	EXPECT_EQ(125, r.status) run_dump(&r);
@@ -814,13 +798,11 @@ FIXTURE_SETUP(boot_o)
 
 FIXTURE_TEARDOWN(boot_o)
 {
-	char *status, *path;
+	char *path;
 
 	if (!self->src || !self->obj)
 		return;
-	EXPECT_TRUE(git_clean(self->src, &status))
-		TH_LOG("git status of %s is not clean:\n%s", self->src, status);
-	free(status);
+	EXPECT_GIT_CLEAN(self->src);
 	/* every output went to the output directory */
 	path = strf("%s/.rapido", self->src);
 	EXPECT_NE(0, access(path, F_OK)) TH_LOG("%s exists", path);
@@ -872,23 +854,14 @@ FIXTURE(driver) {
 
 FIXTURE_SETUP(driver)
 {
-	char why[256];
-
-	self->ktree = built_ktree(why, sizeof(why));
-	if (!self->ktree)
-		SETUP_SKIP("%s", why);
+	self->ktree = SETUP_KTREE();
 }
 
 FIXTURE_TEARDOWN(driver)
 {
-	char *status;
-
 	if (!self->ktree)
 		return;
-	EXPECT_TRUE(git_clean(self->ktree, &status))
-		TH_LOG("git status of %s is not clean:\n%s", self->ktree,
-		       status);
-	free(status);
+	EXPECT_GIT_CLEAN(self->ktree);
 }
 
 TEST_F_TIMEOUT(driver, missing_compiler_is_128, BOOT_TIMEOUT)

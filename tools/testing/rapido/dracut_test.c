@@ -13,25 +13,14 @@
 
 #define BOOT_TIMEOUT	600
 
-static int has_line(const char *text, const char *line)
-{
-	size_t n = strlen(line);
-
-	for (const char *p = text; (p = strstr(p, line)); p++)
-		if ((p == text || p[-1] == '\n') && (p[n] == '\n' || !p[n]))
-			return 1;
-	return 0;
-}
-
 /* Is dracut in PATH? */
 static int have_dracut(void)
 {
-	char *const argv[] = { "sh", "-c", "command -v dracut", NULL };
-	struct run r;
-	int ok = !run(&r, argv) && r.status == 0;
+	char *path = in_path("dracut");
+	int found = path != NULL;
 
-	run_free(&r);
-	return ok;
+	free(path);
+	return found;
 }
 
 FIXTURE(dr) {
@@ -258,12 +247,8 @@ FIXTURE(dr_boot) {
 
 FIXTURE_SETUP(dr_boot)
 {
-	char why[256];
-
 	RT_ONLY();
-	self->ktree = built_ktree(why, sizeof(why));
-	if (!self->ktree)
-		SETUP_SKIP("%s", why);
+	self->ktree = SETUP_KTREE();
 	if (!have_dracut())
 		SETUP_SKIP("dracut is not installed (apt-get install dracut-core)");
 }

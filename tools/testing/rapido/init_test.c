@@ -27,44 +27,6 @@ static const char *const applets[] = {
 	"sh", "grep", "hostname", "ls", "tty",
 };
 
-/* @prog's path in $PATH (malloc'ed), or NULL. */
-static char *in_path(const char *prog)
-{
-	char *path = strdup(getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
-	char *dir, *save, *found = NULL;
-
-	for (dir = strtok_r(path, ":", &save); dir && !found;
-	     dir = strtok_r(NULL, ":", &save)) {
-		char *p = strf("%s/%s", dir, prog);
-
-		if (!access(p, X_OK))
-			found = p;
-		else
-			free(p);
-	}
-	free(path);
-	return found;
-}
-
-/* @path's content (malloc'ed), or NULL if it cannot be opened. */
-static char *slurp(const char *path)
-{
-	size_t len = 0;
-	char *buf;
-	char chunk[4096];
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	buf = strdup("");
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
-		rt_append(&buf, &len, chunk, n);
-	close(fd);
-	return buf;
-}
-
 /* One test's scratch dir, image list and boot results. */
 struct bed {
 	char dir[32];
@@ -245,7 +207,7 @@ static void boot(struct __test_metadata *_metadata, struct bed *b,
 	ASSERT_EQ(0, run(&r, argv));
 	TH_LOG("QEMU ran %.2f s", r.secs);
 	b->console = r.out;
-	b->status = slurp(status);
+	b->status = read_text(status);
 	if (!b->status)
 		b->status = strdup("(no status file)");
 	EXPECT_EQ(0, r.status) {
@@ -537,7 +499,7 @@ TEST_F_TIMEOUT(init, boot_mode_shell, 90)
 				   strstr(b->console, banner) - b->console,
 				   deadline));
 	/* the shell is up: the result must already be on the port */
-	b->status = slurp(status);
+	b->status = read_text(status);
 	ASSERT_NE(NULL, b->status);
 	EXPECT_STREQ("autorun 0\nresult 0\n", b->status);
 

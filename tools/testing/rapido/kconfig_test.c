@@ -71,15 +71,6 @@ static bool every_line_ours(const char *out)
 	return true;
 }
 
-static void put(struct __test_metadata *_metadata, const char *dir,
-		const char *name, const char *text)
-{
-	char *path = strf("%s/%s", dir, name);
-
-	ASSERT_EQ(0, write_file(path, 0644, text));
-	free(path);
-}
-
 FIXTURE(text) {
 	char dir[64];
 	char *bin;
@@ -93,7 +84,7 @@ FIXTURE_SETUP(text)
 	self->bin = bin ? strdup(bin) : NULL;
 	strcpy(self->dir, "/tmp/kconfig_test.XXXXXX");
 	ASSERT_NE(NULL, mkdtemp(self->dir));
-	put(_metadata, self->dir, ".config", config_text);
+	put_file(self->dir, ".config", 0644, config_text);
 }
 
 FIXTURE_TEARDOWN(text)
@@ -108,7 +99,7 @@ TEST_F(text, all_landed)
 
 	if (!self->bin)
 		SKIP(return, "RAPIDO_BIN is unset");
-	put(_metadata, self->dir, "frag",
+	put_file(self->dir, "frag", 0644,
 	    "# a comment\n"
 	    "\n"
 	    "CONFIG_A=y\n"
@@ -134,7 +125,7 @@ TEST_F(text, each_miss_one_line)
 
 	if (!self->bin)
 		SKIP(return, "RAPIDO_BIN is unset");
-	put(_metadata, self->dir, "frag",
+	put_file(self->dir, "frag", 0644,
 	    "CONFIG_INT=43\n"
 	    "CONFIG_MISSING=y\n"
 	    "# CONFIG_A is not set\n"
@@ -167,9 +158,9 @@ TEST_F(text, later_fragment_overrides)
 
 	if (!self->bin)
 		SKIP(return, "RAPIDO_BIN is unset");
-	put(_metadata, self->dir, "f1",
-	    "CONFIG_A=n\nCONFIG_B=m\nCONFIG_INT=1\nCONFIG_INT=42\n");
-	put(_metadata, self->dir, "f2", "CONFIG_B=y\nCONFIG_A=y\n");
+	put_file(self->dir, "f1", 0644,
+		 "CONFIG_A=n\nCONFIG_B=m\nCONFIG_INT=1\nCONFIG_INT=42\n");
+	put_file(self->dir, "f2", 0644, "CONFIG_B=y\nCONFIG_A=y\n");
 	ASSERT_EQ(0, kc(&r, self->bin, self->dir, "-c", ".config", "f1",
 			"f2", NULL));
 	EXPECT_STREQ(PROG ": CONFIG_B=y (f2:1) did not land: '.config' has CONFIG_B=m\n",
@@ -193,7 +184,7 @@ TEST_F(text, kconfig_config_env)
 	if (!self->bin)
 		SKIP(return, "RAPIDO_BIN is unset");
 	ASSERT_EQ(0, write_file(other, 0644, "CONFIG_A=m\n"));
-	put(_metadata, self->dir, "frag", "CONFIG_A=m\n");
+	put_file(self->dir, "frag", 0644, "CONFIG_A=m\n");
 	setenv("KCONFIG_CONFIG", other, 1);
 	ASSERT_EQ(0, kc(&r, self->bin, self->dir, "frag", NULL));
 	unsetenv("KCONFIG_CONFIG");
@@ -209,7 +200,7 @@ TEST_F(text, bad_fragment_lines)
 
 	if (!self->bin)
 		SKIP(return, "RAPIDO_BIN is unset");
-	put(_metadata, self->dir, "bad",
+	put_file(self->dir, "bad", 0644,
 	    "CONFIG_A=y\n"
 	    "CONFIG_A y\n"
 	    "CONFIG_STR=\"open\n"
@@ -235,7 +226,7 @@ TEST_F(text, unreadable_files)
 
 	if (!self->bin)
 		SKIP(return, "RAPIDO_BIN is unset");
-	put(_metadata, self->dir, "frag", "CONFIG_A=y\n");
+	put_file(self->dir, "frag", 0644, "CONFIG_A=y\n");
 	ASSERT_EQ(0, kc(&r, self->bin, self->dir, "-c", "nonexistent", "frag",
 			"nofrag", NULL));
 	EXPECT_EQ(2, r.status);
@@ -260,8 +251,8 @@ TEST_F(text, explain_needs_a_tree)
 
 	if (!self->bin)
 		SKIP(return, "RAPIDO_BIN is unset");
-	put(_metadata, self->dir, "frag", "CONFIG_A=y\n");
-	put(_metadata, self->dir, "miss", "CONFIG_A=m\n");
+	put_file(self->dir, "frag", 0644, "CONFIG_A=y\n");
+	put_file(self->dir, "miss", 0644, "CONFIG_A=m\n");
 	ASSERT_EQ(0, kc(&r, self->bin, self->dir, "-e", "-s", self->dir,
 			"frag", NULL));
 	EXPECT_EQ(0, r.status);
@@ -314,8 +305,8 @@ TEST_F(text, fast_on_big_config)
 	for (i = 0; i < 10000; i += 10)
 		len += snprintf(frag + len, cap - len, "CONFIG_SYM_%05d=%s\n",
 				i, i == 5000 ? "m" : "y");
-	put(_metadata, self->dir, "big.config", big);
-	put(_metadata, self->dir, "frag", frag);
+	put_file(self->dir, "big.config", 0644, big);
+	put_file(self->dir, "frag", 0644, frag);
 	ASSERT_EQ(0, kc(&r, self->bin, self->dir, "-c", "big.config", "frag",
 			NULL));
 	EXPECT_STREQ(PROG ": CONFIG_SYM_05000=m (frag:501) did not land: 'big.config' has CONFIG_SYM_05000=y\n",
@@ -389,7 +380,7 @@ FIXTURE_SETUP(tree)
 			"RUNTIME_TESTING_MENU", "REED_SOLOMON", NULL });
 	run_free(&r);
 	free(path);
-	put(_metadata, self->dir, ".config", self->config);
+	put_file(self->dir, ".config", 0644, self->config);
 }
 
 FIXTURE_TEARDOWN(tree)
@@ -422,7 +413,7 @@ TEST_F_TIMEOUT(tree, explain, 120)
 
 	if (!self->bin || !self->ktree)
 		SKIP(return, "RAPIDO_BIN or RAPIDO_KTREE is unset");
-	put(_metadata, self->dir, "frag",
+	put_file(self->dir, "frag", 0644,
 	    "CONFIG_LKDTM=m\n"
 	    "CONFIG_RAPIDO_NO_SUCH_OPTION=y\n"
 	    "CONFIG_REED_SOLOMON=y\n"

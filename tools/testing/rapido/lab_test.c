@@ -84,19 +84,6 @@ static pid_t spawn_up(const char *prog, const char *tree)
 	return pid;
 }
 
-/* Is a process @pid alive (not gone, not a zombie)? */
-static int alive(pid_t pid)
-{
-	char *path = strf("/proc/%d/stat", pid);
-	char *stat = read_text(path);
-	char *p = stat ? strrchr(stat, ')') : NULL;
-	int ret = p && p[1] == ' ' && p[2] != 'Z';
-
-	free(path);
-	free(stat);
-	return ret;
-}
-
 /* The pids in network namespace @netns, as a sorted, space-ended list. */
 static char *netns_pids(const char *netns)
 {
@@ -109,7 +96,7 @@ static char *netns_pids(const char *netns)
 	if (!run(&r, argv) && !r.status) {
 		for (tok = strtok_r(r.out, "\n", &save); tok && n < 1024;
 		     tok = strtok_r(NULL, "\n", &save))
-			if (alive(atoi(tok)))
+			if (!pid_gone(atoi(tok)))
 				pids[n++] = atoi(tok);
 	}
 	run_free(&r);
@@ -248,7 +235,7 @@ FIXTURE_TEARDOWN(lab)
 /* up twice, a tap twice: one namespace, one bridge, one tap; host as before */
 TEST_F(lab, up_is_idempotent)
 {
-	char *now, *ns_link;
+	char *ns_link;
 	struct run r;
 
 	for (int i = 0; i < 2; i++) {
@@ -285,9 +272,7 @@ TEST_F(lab, up_is_idempotent)
 	EXPECT_NE(NULL, strstr(r.out, self->netns)) run_dump(&r);
 	EXPECT_NE(NULL, strstr(r.out, "tap rtap1")) run_dump(&r);
 	run_free(&r);
-	now = host_net();
-	EXPECT_STREQ(self->before, now);
-	free(now);
+	EXPECT_HOST_NET(self->before);
 }
 
 /* down kills what runs in the lab, removes the namespace; twice is fine */
@@ -519,7 +504,7 @@ static int all_clean(const char *out)
  */
 TEST_F_TIMEOUT(lab, ceph_up_reuse_external_down, 600)
 {
-	char *env_path, *env, *key, *mon, *pids, *pids2, *conf, *keyring, *now;
+	char *env_path, *env, *key, *mon, *pids, *pids2, *conf, *keyring;
 	char *ext_env[4], *bad_env[4];
 	struct stat st;
 	struct run r;
@@ -667,12 +652,10 @@ TEST_F_TIMEOUT(lab, ceph_up_reuse_external_down, 600)
 	for (char *p = pids; *p; p = strchr(p, ' ') + 1) {
 		int pid = atoi(p);
 
-		EXPECT_FALSE(alive(pid)) fprintf(stderr, "pid %d\n", pid);
+		EXPECT_TRUE(pid_gone(pid)) fprintf(stderr, "pid %d\n", pid);
 	}
 	EXPECT_TRUE(netns_exists(self->netns));
-	now = host_net();
-	EXPECT_STREQ(self->before, now);
-	free(now);
+	EXPECT_HOST_NET(self->before);
 	free(pids);
 	free(env);
 	free(env_path);

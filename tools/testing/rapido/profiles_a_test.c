@@ -32,8 +32,6 @@ FIXTURE(prof) {
 
 FIXTURE_SETUP(prof)
 {
-	char why[256];
-
 	/* the profiles' variables come from the environment, too */
 	unsetenv("FSTESTS_SRC");
 	unsetenv("FSTESTS");
@@ -43,9 +41,7 @@ FIXTURE_SETUP(prof)
 	unsetenv("KSELFTESTS");
 	unsetenv("TARGETS");
 	self->dir[0] = '\0';
-	self->ktree = built_ktree(why, sizeof(why));
-	if (!self->ktree)
-		SETUP_SKIP("%s", why);
+	self->ktree = SETUP_KTREE();
 	if (!rapido_bin("rapido-kconfig"))
 		SETUP_SKIP("RAPIDO_BIN is not set (run_tests sets it)");
 	strcpy(self->dir, "/tmp/rapido-profiles.XXXXXX");
@@ -116,9 +112,11 @@ static int rapido_test(struct run *r, const char *ktree, const char *profile,
 	return ret;
 }
 
-static int mkdirf(const char *fmt, const char *a, const char *b)
+/* mkdir @dir/@name, or @dir/@name/@sub */
+static int mkdir_in(const char *dir, const char *name, const char *sub)
 {
-	char *path = strf(fmt, a, b);
+	char *path = sub ? strf("%s/%s/%s", dir, name, sub) :
+			   strf("%s/%s", dir, name);
 	int ret = mkdir(path, 0755) ? -errno : 0;
 
 	free(path);
@@ -134,11 +132,11 @@ static int fake_suite(const char *dir, const char *name, const char *check)
 	char *path;
 	int ret;
 
-	ret = mkdirf("%s/%s", dir, name) ?:
-	      mkdirf("%s/%s/common", dir, name) ?:
-	      mkdirf("%s/%s/tests", dir, name) ?:
-	      mkdirf("%s/%s/src", dir, name) ?:
-	      mkdirf("%s/%s/.git", dir, name);
+	ret = mkdir_in(dir, name, NULL) ?:
+	      mkdir_in(dir, name, "common") ?:
+	      mkdir_in(dir, name, "tests") ?:
+	      mkdir_in(dir, name, "src") ?:
+	      mkdir_in(dir, name, ".git");
 	if (ret)
 		return ret;
 	path = strf("%s/%s/check", dir, name);

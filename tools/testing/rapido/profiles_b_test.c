@@ -20,18 +20,6 @@
 #define BOOT_TIMEOUT	900
 #define PROOFS_MAX	8
 
-/* Is @line one whole line of @text? */
-static int has_line(const char *text, const char *line)
-{
-	size_t len = strlen(line);
-
-	for (const char *s = strstr(text, line); s; s = strstr(s + 1, line))
-		if ((s == text || s[-1] == '\n') &&
-		    (s[len] == '\n' || !s[len]))
-			return 1;
-	return 0;
-}
-
 /*
  * The CONFIG_ lines of @fragment that @config lacks, space separated ("" if
  * none), or NULL if a file cannot be read.
@@ -70,16 +58,13 @@ static char *missing_tool(const char *tools)
 	for (tok = strtok_r(list, " ", &save); tok && !ret;
 	     tok = strtok_r(NULL, " ", &save)) {
 		char *pkg = strchr(tok, ':');
-		char *cmd;
-		struct run r;
+		char *path;
 
 		*pkg++ = '\0';
-		cmd = strf("command -v %s", tok);
-		if (run(&r, (char *const[]){ "sh", "-c", cmd, NULL }) ||
-		    r.status)
+		path = in_path(tok);
+		if (!path)
 			ret = strf("%s (apt-get install %s)", tok, pkg);
-		run_free(&r);
-		free(cmd);
+		free(path);
 	}
 	free(list);
 	return ret;
@@ -154,13 +139,11 @@ FIXTURE_VARIANT_ADD(profile, usb_gadget) {
 
 FIXTURE_SETUP(profile)
 {
-	char why[256], *path, *missing, *tool;
+	char *path, *missing, *tool;
 	const char *src;
 
 	RT_ONLY();
-	self->ktree = built_ktree(why, sizeof(why));
-	if (!self->ktree)
-		SETUP_SKIP("%s", why);
+	self->ktree = SETUP_KTREE();
 	src = getenv("RAPIDO_SRC");
 	path = strf("%s/tools/testing/rapido/profiles/%s/config",
 		    src && *src ? src : self->ktree, variant->name);
@@ -184,14 +167,9 @@ FIXTURE_SETUP(profile)
 
 FIXTURE_TEARDOWN(profile)
 {
-	char *status;
-
 	if (!self->ready)
 		return;
-	EXPECT_TRUE(git_clean(self->ktree, &status))
-		TH_LOG("git status of %s is not clean:\n%s", self->ktree,
-		       status);
-	free(status);
+	EXPECT_GIT_CLEAN(self->ktree);
 }
 
 TEST_F_TIMEOUT(profile, boots_and_proves, BOOT_TIMEOUT)
@@ -240,13 +218,11 @@ FIXTURE(control) {
 
 FIXTURE_SETUP(control)
 {
-	char why[256], *path, *config, *missing;
+	char *path, *config, *missing;
 	const char *src;
 
 	RT_ONLY();
-	self->ktree = built_ktree(why, sizeof(why));
-	if (!self->ktree)
-		SETUP_SKIP("%s", why);
+	self->ktree = SETUP_KTREE();
 	src = getenv("RAPIDO_SRC");
 	path = strf("%s/tools/testing/rapido/profiles/simple/config",
 		    src && *src ? src : self->ktree);

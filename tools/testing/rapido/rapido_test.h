@@ -31,6 +31,10 @@
 #ifndef ARRAY_SIZE
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #endif
+/* __printf, from tools/include (6.12's kselftest.h has its own) */
+#ifndef __printf
+#include <linux/compiler.h>
+#endif
 
 struct run {
 	int status;	/* exit code, 128 + signal, or -1 if not run */
@@ -184,6 +188,7 @@ static inline int write_file(const char *path, mode_t mode, const char *text)
 }
 
 /* snprintf into a fresh malloc'ed string (aborts on ENOMEM). */
+static inline char *strf(const char *fmt, ...) __printf(1, 2);
 static inline char *strf(const char *fmt, ...)
 {
 	va_list ap;
@@ -241,6 +246,40 @@ static inline int pid_gone(pid_t pid)
 	free(text);
 	free(path);
 	return gone;
+}
+
+/*
+ * Does @text hold @line as whole lines (@line may span several, with
+ * '\n' between them)?
+ */
+static inline int has_line(const char *text, const char *line)
+{
+	size_t n = strlen(line);
+
+	for (const char *p = text; (p = strstr(p, line)); p++)
+		if ((p == text || p[-1] == '\n') && (p[n] == '\n' || !p[n]))
+			return 1;
+	return 0;
+}
+
+/* @prog's path in $PATH (malloc'ed), or NULL. */
+static inline char *in_path(const char *prog)
+{
+	const char *env = getenv("PATH");
+	char *path = strdup(env && *env ? env : "/usr/bin:/bin");
+	char *dir, *save, *found = NULL;
+
+	for (dir = strtok_r(path, ":", &save); dir && !found;
+	     dir = strtok_r(NULL, ":", &save)) {
+		char *p = strf("%s/%s", dir, prog);
+
+		if (!access(p, X_OK))
+			found = p;
+		else
+			free(p);
+	}
+	free(path);
+	return found;
 }
 
 /* Did the run print @needle, on stdout or stderr? */
@@ -388,6 +427,49 @@ static inline const char *built_ktree(char *why, size_t len)
 	}
 	return tree;
 }
+
+/*
+ * Write @text to @dir/@name (created @mode), in a test (or a helper given
+ * its _metadata): the test fails at once if it cannot.
+ */
+#define put_file(dir, name, mode, text) do {				\
+	char *_path = strf("%s/%s", (dir), (name));			\
+	int _ret = write_file(_path, (mode), (text));			\
+									\
+	free(_path);							\
+	ASSERT_EQ(0, _ret);						\
+} while (0)
+
+/* Is the work tree of @tree clean? Otherwise git's status in the log. */
+#define EXPECT_GIT_CLEAN(tree) do {					\
+	char *_status;							\
+									\
+	EXPECT_TRUE(git_clean((tree), &_status))			\
+		TH_LOG("git status of %s is not clean:\n%s", (tree),	\
+		       _status);					\
+	free(_status);							\
+} while (0)
+
+/* Is the host's network (host_net()) still what it was, @before? */
+#define EXPECT_HOST_NET(before) do {					\
+	char *_now = host_net();					\
+									\
+	EXPECT_STREQ((before), _now);					\
+	free(_now);							\
+} while (0)
+
+/*
+ * In a FIXTURE_SETUP: the tree built_ktree() finds, or SETUP_SKIP with
+ * the reason it gives.
+ */
+#define SETUP_KTREE() ({						\
+	char _why[256];							\
+	const char *_tree = built_ktree(_why, sizeof(_why));		\
+									\
+	if (!_tree)							\
+		SETUP_SKIP("%s", _why);					\
+	_tree;								\
+})
 
 /*
  * Has the running test failed so far? kselftest_harness.h kept this in

@@ -87,15 +87,6 @@ struct tree {
 	char *dir, *config, *settings, *bin;
 };
 
-static void put(struct __test_metadata *_metadata, const char *dir,
-		const char *name, const char *text)
-{
-	char *path = strf("%s/%s", dir, name);
-
-	ASSERT_EQ(0, write_file(path, 0644, text));
-	free(path);
-}
-
 static void tree_setup(struct __test_metadata *_metadata, struct tree *self)
 {
 	char tmpl[] = "/tmp/rapido-settings-test.XXXXXX", *p;
@@ -107,16 +98,16 @@ static void tree_setup(struct __test_metadata *_metadata, struct tree *self)
 		 self->dir, PROFILES, self->dir, PROFILES, self->dir, self->dir);
 	ASSERT_EQ(0, system(p));
 	free(p);
-	put(_metadata, self->dir, PROFILES "/p/manifest", "");
-	put(_metadata, self->dir, PROFILES "/other/manifest", "");
-	put(_metadata, self->dir, PROFILES "/other/settings", "MEM=256\n");
-	put(_metadata, self->dir, "Makefile", kbuild_makefile);
-	put(_metadata, self->dir, "Documentation/kbuild/kbuild.rst",
-	    kbuild_rst);
-	put(_metadata, self->dir, "Documentation/kbuild/llvm.rst",
-	    "\tmake LLVM=1 LLVM_IAS=0\n");
-	put(_metadata, self->dir, "scripts/Makefile.extrawarn",
-	    "ifneq ($(findstring 1, $(KBUILD_EXTRA_WARN)),)\n");
+	put_file(self->dir, PROFILES "/p/manifest", 0644, "");
+	put_file(self->dir, PROFILES "/other/manifest", 0644, "");
+	put_file(self->dir, PROFILES "/other/settings", 0644, "MEM=256\n");
+	put_file(self->dir, "Makefile", 0644, kbuild_makefile);
+	put_file(self->dir, "Documentation/kbuild/kbuild.rst", 0644,
+		 kbuild_rst);
+	put_file(self->dir, "Documentation/kbuild/llvm.rst", 0644,
+		 "\tmake LLVM=1 LLVM_IAS=0\n");
+	put_file(self->dir, "scripts/Makefile.extrawarn", 0644,
+		 "ifneq ($(findstring 1, $(KBUILD_EXTRA_WARN)),)\n");
 	self->config = strf("%s/.rapido.config", self->dir);
 	self->settings = strf("%s/%s/p/settings", self->dir, PROFILES);
 	ASSERT_EQ(0, write_file(self->config, 0644, good_config));
@@ -797,18 +788,15 @@ TEST_F(driver, profile_garbage_is_refused)
 {
 	char *const argv[] = { "scripts/rapido/rapido-test",
 			       "PROFILE=settings-test-bad", NULL };
-	char *dir, *path;
+	char *dir;
 	struct run r;
 
 	if (!self->ktree)
 		return;
 	dir = strf("%s/%s/settings-test-bad", self->ktree, PROFILES);
 	ASSERT_EQ(0, mkdir(dir, 0755));
-	path = strf("%s/manifest", dir);
-	ASSERT_EQ(0, write_file(path, 0644, ""));
-	free(path);
-	path = strf("%s/settings", dir);
-	ASSERT_EQ(0, write_file(path, 0644, "MEM=abc\nCPUS=abc\n"));
+	put_file(dir, "manifest", 0644, "");
+	put_file(dir, "settings", 0644, "MEM=abc\nCPUS=abc\n");
 	ASSERT_EQ(0, run_in(&r, self->ktree, argv));
 	EXPECT_EQ(0, rm_rf(dir));
 	EXPECT_EQ(128, r.status) run_dump(&r);
@@ -817,7 +805,6 @@ TEST_F(driver, profile_garbage_is_refused)
 	EXPECT_NE(NULL, strstr(r.err, "settings:2: CPUS: 'abc' is not a whole number"))
 		run_dump(&r);
 	run_free(&r);
-	free(path);
 	free(dir);
 }
 

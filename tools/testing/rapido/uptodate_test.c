@@ -22,20 +22,6 @@
 #define RUN_TIMEOUT	900
 #define PLANT_FILE	"drivers/misc/lkdtm/core.c"
 
-static int write_bytes(const char *path, const char *text, size_t len)
-{
-	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
-	int ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, text, len) != (ssize_t)len)
-		ret = -EIO;
-	if (close(fd) && !ret)
-		ret = -errno;
-	return ret;
-}
-
 #define WATCH_WAIT_MS	20000	/* for the watcher's walk, on a busy host */
 
 FIXTURE(uptodate) {
@@ -60,12 +46,8 @@ FIXTURE_VARIANT_ADD(uptodate, scan) {
 
 FIXTURE_SETUP(uptodate)
 {
-	char why[256];
-
 	RT_ONLY();
-	self->ktree = built_ktree(why, sizeof(why));
-	if (!self->ktree)
-		SETUP_SKIP("%s", why);
+	self->ktree = SETUP_KTREE();
 	self->plant = strf("%s/%s", self->ktree, PLANT_FILE);
 	self->backup = strf("%s/.rapido/test-uptodate-backup", self->ktree);
 	ASSERT_EQ(0, restore_file(self->plant, self->backup));
@@ -161,7 +143,7 @@ TEST_F_TIMEOUT(uptodate, edit_with_old_mtime_runs_kbuild, RUN_TIMEOUT)
 	text = read_text_len(self->plant, &len);
 	ASSERT_NE(NULL, text);
 	edited = strf("%s\n/* rapido uptodate_test edit */\n", text);
-	ASSERT_EQ(0, write_bytes(self->plant, edited, strlen(edited)));
+	ASSERT_EQ(0, write_file(self->plant, 0644, edited));
 	/* the old mtime back: only the ctime tells */
 	t[0] = st.st_atim;
 	t[1] = st.st_mtim;
@@ -191,7 +173,7 @@ static int append_text(const char *path, const char *text, int keep_mtime)
 	if (!old)
 		return -errno;
 	now = strf("%s%s", old, text);
-	ret = write_bytes(path, now, strlen(now));
+	ret = write_file(path, 0644, now);
 	free(old);
 	free(now);
 	if (ret || !keep_mtime)

@@ -108,18 +108,6 @@ static char *line_after(const char *out, const char *key)
 	return strdup("");
 }
 
-/* Is @line one whole line of @out? */
-static int has_line(const char *out, const char *line)
-{
-	size_t len = strlen(line);
-
-	for (const char *s = strstr(out, line); s; s = strstr(s + 1, line))
-		if ((s == out || s[-1] == '\n') &&
-		    (s[len] == '\n' || !s[len]))
-			return 1;
-	return 0;
-}
-
 /* ---- --print-argv ---- */
 
 TEST_F(vm, argv_microvm_test_mode)
