@@ -203,8 +203,7 @@ static int out_read(struct out *o, int fd, off_t len)
  * Copy @len bytes of @fd (on device @dev) to the output: copy_file_range
  * where it shares extents (see out_setup), else through the buffer.
  */
-static int out_copy(struct out *o, int fd, dev_t dev,
-		    off_t len)
+static int out_copy(struct out *o, int fd, dev_t dev, off_t len)
 {
 	int err;
 
@@ -250,8 +249,7 @@ static int out_hole(struct out *o, off_t n)
  * Copy the first @len bytes of sparse file @fd: its data ranges
  * (SEEK_DATA/SEEK_HOLE) as out_copy() does, its holes as holes.
  */
-static int out_sparse(struct out *o, int fd, dev_t dev,
-		      off_t len)
+static int out_sparse(struct out *o, int fd, dev_t dev, off_t len)
 {
 	off_t pos = 0, data, hole;
 	int err = 0;
@@ -334,8 +332,7 @@ static struct entry *parent_of(const struct image *img,
  * where it can be aligned. The kernel and GNU cpio take a repeated dir
  * entry as a no-op; the root's stands as ".".
  */
-static int out_filler(struct out *o, const struct entry *e,
-		      size_t len)
+static int out_filler(struct out *o, const struct entry *e, size_t len)
 {
 	const struct entry *d = parent_of(o->img, e);
 	const char *name = d ? d->path + 1 : ".";
@@ -407,8 +404,7 @@ static int out_entry(struct out *o, const struct entry *e)
 	return err ?: out_align(o, 4);
 }
 
-static int write_archive(struct out *o, struct entry **v,
-			 size_t n)
+static int write_archive(struct out *o, struct entry **v, size_t n)
 {
 	int err = 0;
 
@@ -438,8 +434,7 @@ static int copy_base(struct out *o, const char *base)
 }
 
 /* The base (if any), then the archive; 0, -ESTALE (compare) or -errno. */
-static int emit(struct out *o, const char *base,
-		struct entry **v, size_t n)
+static int emit(struct out *o, const char *base, struct entry **v, size_t n)
 {
 	int err = base ? copy_base(o, base) : 0;
 
@@ -452,8 +447,8 @@ static int emit(struct out *o, const char *base,
  * so an unchanged output costs reads only. 0: same, -ESTALE: differs or
  * missing, else an error (reported).
  */
-static int same_output(struct out *o, const char *path,
-		       const char *base, struct entry **v, size_t n)
+static int same_output(struct out *o, const char *path, const char *base,
+		       struct entry **v, size_t n)
 {
 	struct stat st;
 	int err;

@@ -307,7 +307,7 @@ int main(int argc, char **argv)
 	struct manifests mf = { .img = &img, .km = &km };
 	size_t ndefs = 0, defs_cap = 0;
 	bool list = false, dracut = false;
-	const char *sde;
+	const char *output = NULL, *sde;
 	char *cwd;
 	int opt;
 
@@ -317,7 +317,7 @@ int main(int argc, char **argv)
 
 		switch (opt) {
 		case 'o':
-			dr.output = optarg;
+			output = optarg;
 			break;
 		case 'b':
 			newc.base = optarg;
@@ -362,7 +362,7 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (optind >= argc || (!dr.output && !list)) {
+	if (optind >= argc || (!output && !list)) {
 		error("%s", optind >= argc ? "no MANIFEST given" :
 		      "no --output FILE given");
 		show_usage(stderr);
@@ -389,6 +389,7 @@ int main(int argc, char **argv)
 	if (!cwd)
 		fatal_errno(EXIT_FAIL, errno,
 			    "cannot get the current directory");
+	dr.output = output;
 	dr.list = list;
 	mf.defs = defs;
 	mf.ndefs = ndefs;
@@ -400,7 +401,7 @@ int main(int argc, char **argv)
 	if (dracut)
 		dracut_cut(&img, &km, &dr);
 	else if (!nerrors)
-		cut_native(&img, dr.output, list, &newc);
+		cut_native(&img, output, list, &newc);
 	if (nerrors)
 		dprintf(STDERR_FILENO, "%s: %u error%s, nothing written\n",
 			prog, nerrors, nerrors == 1 ? "" : "s");

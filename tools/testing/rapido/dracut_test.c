@@ -172,6 +172,7 @@ TEST_F(dr, refuses_what_dracut_cannot_express)
 	char *f = strf("%s/data", self->dir);
 	char *out = strf("%s/img.cpio", self->dir);
 	struct run r;
+	char *at;
 
 	ASSERT_EQ(0, write_file(f, 0644, "x\n"));
 	ASSERT_EQ(0, write_file(m, 0644,
@@ -189,6 +190,15 @@ TEST_F(dr, refuses_what_dracut_cannot_express)
 	EXPECT_NE(NULL, strstr(r.err, "dracut cannot give it mode 0755"))
 		TH_LOG("%s", r.err);
 	EXPECT_NE(NULL, strstr(r.err, "CUT=native"));
+	/* each named by its manifest line, though checked after the parse */
+	at = strf("rapido-cut: %s:1: nod '/dev/sda'", m);
+	EXPECT_NE(NULL, strstr(r.err, at)) TH_LOG("%s", r.err);
+	free(at);
+	at = strf("rapido-cut: %s:2: file '/data'", m);
+	EXPECT_NE(NULL, strstr(r.err, at)) TH_LOG("%s", r.err);
+	free(at);
+	EXPECT_NE(NULL, strstr(r.err, "rapido-cut: 2 errors, nothing written"))
+		TH_LOG("%s", r.err);
 	EXPECT_NE(0, access(out, F_OK));
 	run_free(&r);
 	free(m);
