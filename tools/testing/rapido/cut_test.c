@@ -69,32 +69,6 @@ static bool has_path_ending(const char *text, const char *sfx)
 	return false;
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-	struct stat st;
-	char *buf;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	if (fstat(fd, &st)) {
-		close(fd);
-		return NULL;
-	}
-	buf = malloc(st.st_size + 1);
-	if (buf && read(fd, buf, st.st_size) != st.st_size) {
-		free(buf);
-		buf = NULL;
-	}
-	close(fd);
-	if (buf) {
-		buf[st.st_size] = '\0';
-		*len = st.st_size;
-	}
-	return buf;
-}
-
 /* Count occurrences of @n bytes @pat in @buf. */
 static int count_mem(const char *buf, size_t len, const char *pat, size_t n)
 {
@@ -692,7 +666,7 @@ static int build_prog(const char *dir, const char *name, const char *flags)
 static int copy_patched(const char *src, const char *dst, uint16_t mach)
 {
 	size_t len;
-	char *buf = slurp(src, &len);
+	char *buf = read_text_len(src, &len);
 	Elf64_Ehdr *eh = (Elf64_Ehdr *)buf;
 	int fd, err = 0;
 
@@ -1014,7 +988,7 @@ TEST_F(cut, tree_closes_elf)
 	const char *d = self->dir;
 	char *m = strf("%s/m", d), *line;
 	size_t len;
-	char *elf = slurp("/usr/bin/true", &len);
+	char *elf = read_text_len("/usr/bin/true", &len);
 	struct run r;
 	int fd;
 
@@ -1115,7 +1089,7 @@ static void make_fake_tree(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, r.status) TH_LOG("%s", r.err);
 	run_free(&r);
 	/* the fakes work: depmod found c -> b -> a */
-	dep = slurp(tp(kd, "modules.dep"), &len);
+	dep = read_text_len(tp(kd, "modules.dep"), &len);
 	ASSERT_NE(NULL, dep);
 	EXPECT_NE(NULL, strstr(dep, "kernel/c/c.ko: kernel/b/b.ko kernel/a/a.ko\n"))
 		TH_LOG("modules.dep:\n%s", dep);
@@ -1152,7 +1126,7 @@ TEST_F(cut, kmod_closure)
 			    "--no-absolute-filenames", "-F", out, NULL }));
 	ASSERT_EQ(0, r.status) TH_LOG("%s", r.err);
 	run_free(&r);
-	list = slurp(tp(x, "rapido/modules"), &len);
+	list = read_text_len(tp(x, "rapido/modules"), &len);
 	ASSERT_NE(NULL, list);
 	for (int i = 0; i < 5; i++) {
 		char *line = strf("/lib/modules/" KVER "/kernel/%s/%s.ko",
@@ -1304,7 +1278,7 @@ TEST_F(cut, cpio_round_trip)
 	EXPECT_EQ(2UL, s1.st_nlink);
 
 	/* our own parse: data once, aligned, mtimes, inode numbers */
-	arch = slurp(out, &len);
+	arch = read_text_len(out, &len);
 	ASSERT_NE(NULL, arch);
 	EXPECT_EQ(1, count_mem(arch, len, hard, 32));
 	EXPECT_EQ(1, count_mem(arch, len, big, 32));
@@ -1369,7 +1343,7 @@ TEST_F(cut, alignment_filler)
 	ASSERT_EQ(0, cut_run(&r, self->bin, "-o", out, m, NULL));
 	ASSERT_EQ(0, r.status) TH_LOG("%s", r.err);
 	run_free(&r);
-	arch = slurp(out, &len);
+	arch = read_text_len(out, &len);
 	ASSERT_NE(NULL, arch);
 	while (newc_next(arch, len, &off, &e)) {
 		dots += !strcmp(e.name, ".");
@@ -1395,7 +1369,7 @@ TEST_F(cut, alignment_filler)
 	ASSERT_EQ(0, cut_run(&r, self->bin, "-o", out, m, NULL));
 	ASSERT_EQ(0, r.status) TH_LOG("%s", r.err);
 	run_free(&r);
-	arch = slurp(out, &len);
+	arch = read_text_len(out, &len);
 	ASSERT_NE(NULL, arch);
 	off = 0;
 	while (newc_next(arch, len, &off, &e)) {
@@ -1478,8 +1452,8 @@ TEST_F(cut, sparse_files_and_size_limit)
 	EXPECT_LT(size, st.st_size);
 	EXPECT_GT(4 << 20, st.st_blocks * 512) TH_LOG("%lld bytes allocated",
 						      (long long)st.st_blocks * 512);
-	img = slurp(out, &len);
-	src = slurp(sp, &slen);
+	img = read_text_len(out, &len);
+	src = read_text_len(sp, &slen);
 	ASSERT_NE(NULL, img);
 	ASSERT_NE(NULL, src);
 	while (newc_next(img, len, &off, &e))
@@ -1545,8 +1519,8 @@ TEST_F(cut, base_concatenation)
 	ASSERT_EQ(0, cut_run(&r, self->bin, "-b", base, "-o", out, m, NULL));
 	ASSERT_EQ(0, r.status) TH_LOG("%s", r.err);
 	run_free(&r);
-	b = slurp(base, &blen);
-	o = slurp(out, &olen);
+	b = read_text_len(base, &blen);
+	o = read_text_len(out, &olen);
 	ASSERT_NE(NULL, b);
 	ASSERT_NE(NULL, o);
 	ASSERT_LT(blen, olen);
@@ -1593,13 +1567,13 @@ TEST_F(cut, unchanged_and_failed_runs_keep_output)
 	EXPECT_EQ(-1, access(tmp, F_OK));
 
 	/* a failing run: OUT untouched, no .tmp */
-	before = slurp(out, &l1);
+	before = read_text_len(out, &l1);
 	ASSERT_NE(NULL, before);
 	ASSERT_EQ(0, write_file(m, 0644, "file /f f\nfile /g nosuch\n"));
 	ASSERT_EQ(0, cut_run(&r, self->bin, "-o", out, m, NULL));
 	EXPECT_EQ(1, r.status);
 	run_free(&r);
-	after = slurp(out, &l2);
+	after = read_text_len(out, &l2);
 	ASSERT_NE(NULL, after);
 	ASSERT_EQ(l1, l2);
 	EXPECT_EQ(0, memcmp(before, after, l1));
@@ -1616,7 +1590,7 @@ TEST_F(cut, unchanged_and_failed_runs_keep_output)
 	ASSERT_EQ(0, stat(out, &st));
 	EXPECT_NE(1000000000, st.st_mtime);
 	EXPECT_EQ(-1, access(tmp, F_OK));
-	after = slurp(out, &l2);
+	after = read_text_len(out, &l2);
 	ASSERT_NE(NULL, after);
 	EXPECT_NE(NULL, memmem(after, l2, "new", 4));
 	free(after);
