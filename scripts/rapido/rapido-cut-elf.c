@@ -20,8 +20,6 @@
 
 #include "rapido-cut.h"
 
-#define MAX_HOPS	40	/* symlinks followed from one path, as ELOOP */
-
 struct hobj {			/* memoised ELF identity of a host path */
 	struct hnode node;
 	char *path;

@@ -16,8 +16,6 @@
 
 #include "rapido-cut.h"
 
-#define MAX_HOPS	40	/* symlinks followed in one walk, as ELOOP */
-
 /* ---- hash table of string keys ----------------------------------------- */
 
 static uint32_t hash_str(const char *s)

@@ -30,6 +30,7 @@
 #include "util.h"
 
 #define MAX_INCLUDE	32	/* include nesting, ld.so.conf nesting too */
+#define MAX_HOPS	40	/* symlinks followed in one walk, as ELOOP */
 
 #ifndef container_of
 #define container_of(ptr, type, member) \
