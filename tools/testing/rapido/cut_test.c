@@ -408,6 +408,43 @@ TEST_F(bad, line)
 	free(tmp);
 }
 
+/*
+ * Out of memory is rapido's environment failing, not the manifest: exit
+ * 128 (util's fatal_oom), as every program. A line that expands a 100 KB
+ * ${V} 1000 times outgrows a 64 MiB address space.
+ */
+TEST_F(cut, out_of_memory_is_128)
+{
+	char *m = strf("%s/m", self->dir), *def, *val, *line;
+	size_t n = 100000;
+	struct run r;
+
+	if (!self->bin)
+		SKIP(return, "RAPIDO_BIN is not set");
+	val = malloc(n + 1);
+	line = malloc(1000 * 4 + 16);
+	ASSERT_NE(NULL, val);
+	ASSERT_NE(NULL, line);
+	memset(val, 'a', n);
+	val[n] = '\0';
+	strcpy(line, "dir /x");
+	for (int i = 0; i < 1000; i++)
+		strcat(line, "${V}");
+	strcat(line, "\n");
+	def = strf("V=%s", val);
+	ASSERT_EQ(0, write_file(m, 0644, line));
+	ASSERT_EQ(0, cut_run(&r, "sh", "-c", "ulimit -v 65536; exec \"$@\"",
+			     "sh", self->bin, "-l", "-D", def, m, NULL));
+	EXPECT_EQ(128, r.status) TH_LOG("%s", r.err);
+	EXPECT_NE(NULL, strstr(r.err, "rapido-cut: out of memory"))
+		TH_LOG("%s", r.err);
+	run_free(&r);
+	free(def);
+	free(line);
+	free(val);
+	free(m);
+}
+
 TEST_F(cut, all_errors_reported)
 {
 	char *m = strf("%s/m", self->dir), *out = strf("%s/out", self->dir);

@@ -104,8 +104,10 @@ TEST_F(dr, argv_maps_each_directive)
  * The two directives argv_maps_each_directive leaves out: an included
  * manifest's lines map like the includer's, and kmod lines become
  * --kver/--kmoddir/--add-drivers (the tree's installed modules: LKDTM).
+ * Its make may run kbuild and build rapido's programs: more than the
+ * harness's 30 s on a loaded machine.
  */
-TEST_F(dr, argv_maps_kmod_and_include)
+TEST_F_TIMEOUT(dr, argv_maps_kmod_and_include, BOOT_TIMEOUT)
 {
 	char *const cut_simple[] = { "make", "-s", "rapido-cut",
 				     "PROFILE=simple", NULL };
@@ -161,6 +163,7 @@ TEST_F(dr, refuses_what_dracut_cannot_express)
 	char *f = strf("%s/data", self->dir);
 	char *out = strf("%s/img.cpio", self->dir);
 	struct run r;
+	char *at;
 
 	ASSERT_EQ(0, write_file(f, 0644, "x\n"));
 	ASSERT_EQ(0, write_file(m, 0644,
@@ -178,6 +181,15 @@ TEST_F(dr, refuses_what_dracut_cannot_express)
 	EXPECT_NE(NULL, strstr(r.err, "dracut cannot give it mode 0755"))
 		TH_LOG("%s", r.err);
 	EXPECT_NE(NULL, strstr(r.err, "CUT=native"));
+	/* each named by its manifest line, though checked after the parse */
+	for (int line = 1; line <= 2; line++) {
+		at = strf("rapido-cut: %s:%d: %s", m, line,
+			  line == 1 ? "nod '/dev/sda'" : "file '/data'");
+		EXPECT_NE(NULL, strstr(r.err, at)) TH_LOG("%s", r.err);
+		free(at);
+	}
+	EXPECT_NE(NULL, strstr(r.err, "rapido-cut: 2 errors, nothing written"))
+		TH_LOG("%s", r.err);
 	EXPECT_NE(0, access(out, F_OK));
 	run_free(&r);
 	free(m);
