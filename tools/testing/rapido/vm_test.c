@@ -874,6 +874,7 @@ static const struct {
 	{ "6.1-lkdtm-bug.log", "kernel: kernel BUG at drivers/misc/lkdtm/bugs.c:78!" },
 	{ "6.1-lkdtm-exception.log", "kernel: BUG: kernel NULL pointer dereference, address: 0000000000000000" },
 	{ "gpf-6.12.log", "kernel: Oops: general protection fault, probably for non-canonical address 0xdffffc0000000001: 0000 [#1] PREEMPT SMP KASAN NOPTI" },
+	{ "gpf-6.1.log", "kernel: general protection fault, probably for non-canonical address 0xdead000000000100: 0000 [#1] PREEMPT SMP NOPTI" },
 	{ "hung-task.log", "kernel: INFO: task kworker/u4:1:45 blocked for more than 122 seconds." },
 	{ "soft-lockup.log", "kernel: watchdog: BUG: soft lockup - CPU#0 stuck for 26s! [sh:72]" },
 	{ "rcu-stall.log", "kernel: rcu: INFO: rcu_preempt self-detected stall on CPU" },
@@ -1358,6 +1359,338 @@ TEST_F(vm, vms_qemu_file_variables_per_vm)
 	EXPECT_EQ(128, r.status);
 	EXPECT_TRUE(strstr(r.err, "one tap cannot serve 2 VMs: use --lab") !=
 		    NULL) run_dump(&r);
+	run_free(&r);
+}
+
+/* --mode boot --vms 2: vm1's console is the terminal, vm2's is not */
+TEST_F(vm, vms_boot_mode_gives_vm1_the_terminal)
+{
+	char *argv, *vm2;
+	struct run r;
+
+	ASSERT_EQ(0, VM_RUN(&r, "--accel", "tcg", "--vms", "2", "--mode",
+			    "boot", "--print-argv"));
+	EXPECT_EQ(0, r.status) run_dump(&r);
+	argv = r.out;
+	vm2 = strstr(argv, "\n# vm2\n");
+	ASSERT_NE(NULL, vm2) run_dump(&r);
+	*vm2 = '\0';
+	EXPECT_TRUE(has_line(argv, "stdio,mux=on,signal=off,id=con"));
+	EXPECT_TRUE(has_line(argv, "-mon"));
+	EXPECT_TRUE(has_line(vm2 + 1, "stdio,id=con")) TH_LOG("%s", vm2 + 1);
+	EXPECT_FALSE(has_line(vm2 + 1, "-mon"));
+	/* both guests give a shell after autorun */
+	EXPECT_TRUE(strstr(vm2 + 1, " rapido.mode=boot ") != NULL);
+	run_free(&r);
+}
+
+/* ---- host hooks (--hook-start, --hook-stop) ---- */
+
+/* The hooks' commands: each appends a line to DIR/../hooks. */
+struct hooks {
+	char *log;		/* what the hooks wrote */
+	char *start;		/* --hook-start */
+	char *stop;		/* --hook-stop */
+};
+
+static void hooks_init(struct hooks *h, const struct vm_paths *p,
+		       const char *start_extra)
+{
+	h->log = strf("%s/hooks", p->tmp);
+	h->start = strf("echo \"start $RAPIDO_HOOK $RAPIDO_VMS\" >> %s%s",
+			h->log, start_extra);
+	h->stop = strf("echo \"stop $RAPIDO_HOOK $RAPIDO_VMS\" >> %s",
+		       h->log);
+}
+
+static void hooks_free(struct hooks *h)
+{
+	free(h->log);
+	free(h->start);
+	free(h->stop);
+}
+
+/* Start rapido-vm with @args in the background, its output to @out. */
+static pid_t vm_spawn(struct vm_paths *p, const char *out,
+		      const char *const *args)
+{
+	char *argv[MAX_ARGS];
+	int n = 0;
+	pid_t pid;
+
+	argv[n++] = p->bin;
+	argv[n++] = "--kernel";
+	argv[n++] = p->kernel;
+	argv[n++] = "--initrd";
+	argv[n++] = p->initrd;
+	argv[n++] = "--dir";
+	argv[n++] = p->dir;
+	while (*args && n < MAX_ARGS - 1)
+		argv[n++] = (char *)*args++;
+	argv[n] = NULL;
+	pid = fork();
+	if (!pid) {
+		int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int nul = open("/dev/null", O_RDONLY);
+
+		dup2(nul, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* Wait until @path holds @text (5 s at most). */
+static int wait_for_text(const char *path, const char *text)
+{
+	for (int i = 0; i < 100; i++) {
+		char *t = read_text(path);
+		int found = t && strstr(t, text);
+
+		free(t);
+		if (found)
+			return 1;
+		usleep(50000);
+	}
+	return 0;
+}
+
+TEST_F(vm, hook_stop_runs_after_a_normal_end)
+{
+	char *want, *text;
+	struct hooks h;
+	struct run r;
+
+	hooks_init(&h, &self->p, "");
+	/* QEMU starts after the start hook */
+	want = strf("grep -q '^start start 1 2$' %s || exit 3; %s", h.log,
+		    fake_pass);
+	ASSERT_EQ(0, fake_qemu(&self->p, want));
+	free(want);
+	ASSERT_EQ(0, VM_RUN(&r, "--qemu", self->p.qemu, "--accel", "tcg",
+			    "--quiet", "--vms", "2", "--hook-start", h.start,
+			    "--hook-stop", h.stop));
+	EXPECT_EQ(0, r.status) run_dump(&r);
+	text = read_text(h.log);
+	ASSERT_NE(NULL, text);
+	EXPECT_STREQ("start start 1 2\nstop stop 1 2\n", text);
+	free(text);
+	run_free(&r);
+
+	/* a stop hook that fails leaves the host unclean: 128 */
+	ASSERT_EQ(0, fake_qemu(&self->p, fake_pass));
+	ASSERT_EQ(0, VM_RUN(&r, "--qemu", self->p.qemu, "--accel", "tcg",
+			    "--quiet", "--hook-stop", "exit 4"));
+	EXPECT_EQ(128, r.status) run_dump(&r);
+	EXPECT_TRUE(strstr(r.err, "the stop hook 'exit 4' failed: it exited with status 4") !=
+		    NULL) run_dump(&r);
+	run_free(&r);
+	hooks_free(&h);
+}
+
+TEST_F(vm, hook_stop_runs_after_a_failed_start)
+{
+	char *pidf = strf("%s.pid", self->p.qemu), *text, *start;
+	struct hooks h;
+	struct run r;
+
+	hooks_init(&h, &self->p, "; exit 3");
+	ASSERT_EQ(0, fake_qemu(&self->p, fake_pass));
+	ASSERT_EQ(0, VM_RUN(&r, "--qemu", self->p.qemu, "--accel", "tcg",
+			    "--quiet", "--hook-start", h.start,
+			    "--hook-stop", h.stop));
+	EXPECT_EQ(128, r.status) run_dump(&r);
+	start = strf("the start hook '%s' failed: it exited with status 3",
+		     h.start);
+	EXPECT_TRUE(strstr(r.err, start) != NULL) run_dump(&r);
+	free(start);
+	text = read_text(h.log);
+	ASSERT_NE(NULL, text);
+	EXPECT_STREQ("start start 1\nstop stop 1\n", text);
+	free(text);
+	/* no QEMU was started */
+	EXPECT_EQ(NULL, read_text(pidf));
+	run_free(&r);
+
+	/* a QEMU that cannot start: the stop hook still runs */
+	ASSERT_EQ(0, unlink(h.log));
+	ASSERT_EQ(0, VM_RUN(&r, "--qemu", "/nonexistent/qemu", "--accel",
+			    "tcg", "--hook-stop", h.stop));
+	EXPECT_EQ(128, r.status) run_dump(&r);
+	text = read_text(h.log);
+	ASSERT_NE(NULL, text);
+	EXPECT_STREQ("stop stop 1\n", text);
+	free(text);
+	run_free(&r);
+	hooks_free(&h);
+	free(pidf);
+}
+
+TEST_F(vm, hook_stop_runs_when_qemu_dies)
+{
+	char *text;
+	struct hooks h;
+	struct run r;
+
+	hooks_init(&h, &self->p, "");
+	ASSERT_EQ(0, fake_qemu(&self->p,
+			       "con 'rapido-init: started'; kill -KILL $$"));
+	ASSERT_EQ(0, VM_RUN(&r, "--qemu", self->p.qemu, "--accel", "tcg",
+			    "--quiet", "--hook-start", h.start,
+			    "--hook-stop", h.stop));
+	EXPECT_EQ(1, r.status) run_dump(&r);
+	EXPECT_TRUE(OUT_HAS("qemu was killed by signal 9")) run_dump(&r);
+	text = read_text(h.log);
+	ASSERT_NE(NULL, text);
+	EXPECT_STREQ("start start 1\nstop stop 1\n", text);
+	free(text);
+	run_free(&r);
+	hooks_free(&h);
+}
+
+TEST_F(vm, hook_stop_runs_on_sigint_and_sigterm)
+{
+	char *out = strf("%s/out", self->p.tmp), *pidf, *text, *slow;
+	struct hooks h;
+	double t0;
+	pid_t p;
+	int st;
+
+	hooks_init(&h, &self->p, "");
+	pidf = strf("%s.pid", self->p.qemu);
+	/* SIGTERM while QEMU runs */
+	ASSERT_EQ(0, fake_qemu(&self->p,
+			       "con 'rapido-init: started'; exec sleep 60"));
+	p = vm_spawn(&self->p, out, ARGS("--qemu", self->p.qemu, "--accel",
+					 "tcg", "--hook-start", h.start,
+					 "--hook-stop", h.stop));
+	ASSERT_LT(0, p);
+	ASSERT_TRUE(wait_for_text(pidf, "\n"));
+	usleep(100000);
+	kill(p, SIGTERM);
+	ASSERT_EQ(p, waitpid(p, &st, 0));
+	EXPECT_TRUE(WIFEXITED(st));
+	EXPECT_EQ(128 + SIGTERM, WEXITSTATUS(st));
+	text = read_text(h.log);
+	ASSERT_NE(NULL, text);
+	EXPECT_STREQ("start start 1\nstop stop 1\n", text);
+	free(text);
+	ASSERT_EQ(0, unlink(h.log));
+	ASSERT_EQ(0, unlink(pidf));
+
+	/* Ctrl-C while the start hook runs: it is stopped, QEMU never runs */
+	slow = strf("%s; exec sleep 30", h.start);
+	p = vm_spawn(&self->p, out, ARGS("--qemu", self->p.qemu, "--accel",
+					 "tcg", "--hook-start", slow,
+					 "--hook-stop", h.stop));
+	ASSERT_LT(0, p);
+	ASSERT_TRUE(wait_for_text(h.log, "start start 1\n"));
+	t0 = rt_now();
+	kill(p, SIGINT);
+	ASSERT_EQ(p, waitpid(p, &st, 0));
+	EXPECT_GT(5.0, rt_now() - t0);
+	EXPECT_TRUE(WIFEXITED(st));
+	EXPECT_EQ(128 + SIGINT, WEXITSTATUS(st));
+	text = read_text(h.log);
+	ASSERT_NE(NULL, text);
+	EXPECT_STREQ("start start 1\nstop stop 1\n", text);
+	free(text);
+	EXPECT_EQ(NULL, read_text(pidf));
+	free(slow);
+	hooks_free(&h);
+	free(pidf);
+	free(out);
+}
+
+/* ---- the control channel: QMP never blocks the loop ---- */
+
+/*
+ * A QEMU stand-in in Python: serves QMP on its -qmp socket (@qmp: "hang"
+ * never greets, "ok" answers), connects to the control socket, sends one
+ * request and prints the reply on the console, then ticks the console.
+ */
+static const char fake_qmp_qemu[] =
+	"#!/usr/bin/python3\n"
+	"import socket, sys, time\n"
+	"mode = '%s'\n"
+	"a = sys.argv\n"
+	"qmp = [x for x in a if x.startswith('unix:')][0][5:].split(',')[0]\n"
+	"ctl = [x for x in a if x.startswith('socket,id=rcontrol,path=')][0]\n"
+	"ctl = ctl.split('path=')[1]\n"
+	"st = [x for x in a if x.startswith('file,id=rstatus,path=')][0]\n"
+	"st = st.split('path=')[1]\n"
+	"def con(s):\n"
+	"    print(s, flush=True)\n"
+	"srv = socket.socket(socket.AF_UNIX)\n"
+	"srv.bind(qmp)\n"
+	"srv.listen(1)\n"
+	"con('rapido-init: started')\n"
+	"c = socket.socket(socket.AF_UNIX)\n"
+	"c.connect(ctl)\n"
+	"c.sendall(b'hmp info status\\n')\n"
+	"q, _ = srv.accept()\n"
+	"if mode == 'hang':\n"
+	"    for i in range(100):\n"
+	"        con('tick %%d' %% i)\n"
+	"        time.sleep(0.1)\n"
+	"    sys.exit(0)\n"
+	"qf = q.makefile('rw')\n"
+	"qf.write('{\"QMP\": {\"version\": {}}}\\n'); qf.flush()\n"
+	"assert 'qmp_capabilities' in qf.readline()\n"
+	"qf.write('{\"event\": \"X\"}\\n{\"return\": {}}\\n'); qf.flush()\n"
+	"assert 'info status' in qf.readline()\n"
+	"qf.write('{\"return\": \"VM status: running\\\\r\\\\n\"}\\n'); qf.flush()\n"
+	"con('reply: ' + c.makefile().readline().strip())\n"
+	"open(st, 'a').write('autorun 0\\nresult 0\\n')\n";
+
+static int fake_qmp(struct vm_paths *p, const char *mode)
+{
+	char *script = strf(fake_qmp_qemu, mode);
+	int ret = write_file(p->qemu, 0755, script);
+
+	free(script);
+	return ret;
+}
+
+TEST_F(vm, control_request_is_answered_through_qmp)
+{
+	char *log = strf("%s/vm1/control.log", self->p.dir), *text;
+	struct run r;
+
+	if (access("/usr/bin/python3", X_OK))
+		SKIP(return, "needs /usr/bin/python3 for the fake QEMU");
+	ASSERT_EQ(0, fake_qmp(&self->p, "ok"));
+	ASSERT_EQ(0, VM_RUN(&r, "--qemu", self->p.qemu, "--accel", "tcg",
+			    "--control", "--timeout", "20"));
+	EXPECT_EQ(0, r.status) run_dump(&r);
+	EXPECT_TRUE(OUT_LINE("reply: {\"return\": \"VM status: running\\r\\n\"}"))
+		run_dump(&r);
+	text = read_text(log);
+	ASSERT_NE(NULL, text);
+	EXPECT_TRUE(has_line(text, "> hmp info status")) TH_LOG("%s", text);
+	free(text);
+	run_free(&r);
+	free(log);
+}
+
+/* A QMP socket that never answers stalls neither the console nor the end */
+TEST_F(vm, control_qmp_that_hangs_does_not_block_the_loop)
+{
+	struct run r;
+
+	if (access("/usr/bin/python3", X_OK))
+		SKIP(return, "needs /usr/bin/python3 for the fake QEMU");
+	ASSERT_EQ(0, fake_qmp(&self->p, "hang"));
+	ASSERT_EQ(0, VM_RUN(&r, "--qemu", self->p.qemu, "--accel", "tcg",
+			    "--control", "--timeout", "2"));
+	EXPECT_EQ(1, r.status) run_dump(&r);
+	EXPECT_TRUE(OUT_HAS("FAIL: timeout after 2 s")) run_dump(&r);
+	/* the console kept streaming while the request waited */
+	EXPECT_TRUE(OUT_LINE("tick 10")) run_dump(&r);
+	/* the deadline, SIGTERM's grace at most: not QMP's 30 s */
+	EXPECT_GT(8.0, r.secs);
 	run_free(&r);
 }
 
