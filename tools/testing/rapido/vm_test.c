@@ -9,7 +9,10 @@
  *
  * Needs RAPIDO_BIN (rapido-vm); skips otherwise.
  */
+#include <pty.h>
 #include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include "kselftest_harness.h"
 #include "rapido_test.h"
 
@@ -1382,6 +1385,79 @@ TEST_F(vm, vms_boot_mode_gives_vm1_the_terminal)
 	/* both guests give a shell after autorun */
 	EXPECT_TRUE(strstr(vm2 + 1, " rapido.mode=boot ") != NULL);
 	run_free(&r);
+}
+
+/* Read @fd into @buf (of @size) until it holds @text: 10 s at most. */
+static int read_until(int fd, char *buf, size_t size, const char *text)
+{
+	size_t have = strlen(buf);
+
+	for (int i = 0; i < 200 && !strstr(buf, text); i++) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&p, 1, 50) <= 0)
+			continue;
+		n = read(fd, buf + have, size - 1 - have);
+		if (n <= 0)
+			break;
+		have += n;
+		buf[have] = '\0';
+	}
+	return strstr(buf, text) != NULL;
+}
+
+/*
+ * --mode boot --vms 2 on a terminal: vm2's console is reached through
+ * DIR/vm2/console.sock (what --attach connects to), both ways; the run
+ * ends with vm1, vm2 stopped with it.
+ */
+TEST_F(vm, vms_boot_mode_vm2_console_through_its_socket)
+{
+	char *done = strf("%s/done", self->p.tmp);
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char *body, term[8192] = "", con[4096] = "";
+	int pty, fd = -1, st;
+	pid_t pid;
+
+	body = strf("case \"$*\" in\n"
+		    "*' rapido.vm=2 '*) con 'rapido-init: started'; st 'result 0'; read l; con \"vm2 got: $l\"; exec sleep 60 ;;\n"
+		    "*) con 'rapido-init: started'; st 'result 0'; while [ ! -f %s ]; do sleep 0.05; done ;;\n"
+		    "esac", done);
+	ASSERT_EQ(0, fake_qemu(&self->p, body));
+	free(body);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/vm2/console.sock",
+		 self->p.dir);
+	pid = forkpty(&pty, NULL, NULL, NULL);
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		execl(self->p.bin, self->p.bin, "--kernel", self->p.kernel,
+		      "--initrd", self->p.initrd, "--dir", self->p.dir,
+		      "--qemu", self->p.qemu, "--accel", "tcg", "--mode",
+		      "boot", "--vms", "2", (char *)NULL);
+		_exit(127);
+	}
+	EXPECT_TRUE(read_until(pty, term, sizeof(term), "--attach")) TH_LOG("%s", term);
+	for (int i = 0; i < 100; i++) {
+		fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		if (!connect(fd, (struct sockaddr *)&sun, sizeof(sun)))
+			break;
+		close(fd);
+		fd = -1;
+		usleep(50000);
+	}
+	ASSERT_LE(0, fd) TH_LOG("%s", term);
+	ASSERT_EQ(6, write(fd, "hello\n", 6));
+	EXPECT_TRUE(read_until(fd, con, sizeof(con), "vm2 got: hello")) TH_LOG("%s", con);
+	close(fd);
+	/* vm1's console is the terminal, vm2's is not */
+	EXPECT_EQ(NULL, strstr(term, "vm2 got"));
+	ASSERT_EQ(0, write_file(done, 0644, ""));
+	read_until(pty, term, sizeof(term), "PASS (vm2");
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) TH_LOG("%s", term);
+	close(pty);
+	free(done);
 }
 
 /* ---- host hooks (--hook-start, --hook-stop) ---- */
