@@ -316,23 +316,8 @@ void show_qemu_err(const struct vm *vm)
  */
 int console_listen(struct vm *vm)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0) {
-		error_errno(errno, "cannot create the console socket");
-		return -errno;
-	}
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", vm->con_sock);
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) || listen(fd, 1)) {
-		int err = errno;
-
-		error_errno(err, "cannot listen on '%s'", vm->con_sock);
-		close(fd);
-		return -err;
-	}
-	vm->con_listen = fd;
-	return 0;
+	vm->con_listen = listen_unix(vm->con_sock);
+	return vm->con_listen < 0 ? vm->con_listen : 0;
 }
 
 void console_pollfds(const struct vm *vm, struct pollfd *p)

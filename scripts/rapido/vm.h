@@ -288,6 +288,7 @@ const char *accel_choose(const struct opts *o, const char *cache,
 			 const char *id, bool *probe);
 
 /* vm-qmp.c */
+int listen_unix(const char *path);
 int control_open(struct control *ctl, const struct opts *o,
 		 const struct vm *vm);
 void control_close(struct control *ctl);

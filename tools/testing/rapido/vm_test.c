@@ -65,10 +65,9 @@ FIXTURE_TEARDOWN(vm)
  * Run rapido-vm with the fixture's --kernel/--initrd/--dir (unless
  * @bare) followed by the NULL-terminated @args.
  */
-static int vm_run(struct vm_paths *p, struct run *r, int bare,
-		  const char *const *args)
+static void vm_argv(struct vm_paths *p, char **argv, int bare,
+		    const char *const *args)
 {
-	char *argv[MAX_ARGS];
 	int n = 0;
 
 	argv[n++] = (char *)p->bin;
@@ -83,6 +82,14 @@ static int vm_run(struct vm_paths *p, struct run *r, int bare,
 	while (*args && n < MAX_ARGS - 1)
 		argv[n++] = (char *)*args++;
 	argv[n] = NULL;
+}
+
+static int vm_run(struct vm_paths *p, struct run *r, int bare,
+		  const char *const *args)
+{
+	char *argv[MAX_ARGS];
+
+	vm_argv(p, argv, bare, args);
 	return run(r, argv);
 }
 
@@ -289,6 +296,21 @@ TEST_F(vm, argv_commas_in_paths_are_doubled)
 
 /* ---- vm number ---- */
 
+/* Hold @lock (in --dir, made) as another rapido-vm would: its fd, or -1. */
+static int hold_lock(struct vm_paths *p, const char *lock)
+{
+	int fd;
+
+	if (mkdir(p->dir, 0755) && errno != EEXIST)
+		return -1;
+	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 TEST_F(vm, vm_number_skips_a_locked_one)
 {
 	char *lock = strf("%s/vm1.lock", self->p.dir);
@@ -297,10 +319,8 @@ TEST_F(vm, vm_number_skips_a_locked_one)
 	struct run r;
 	int fd;
 
-	ASSERT_EQ(0, mkdir(self->p.dir, 0755));
-	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	fd = hold_lock(&self->p, lock);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, flock(fd, LOCK_EX | LOCK_NB));
 
 	ASSERT_EQ(0, VM_RUN(&r, "--accel", "tcg", "--print-argv"));
 	EXPECT_EQ(0, r.status);
@@ -1252,10 +1272,8 @@ TEST_F(vm, vms_two_pass_side_by_side)
 	int fd;
 
 	/* vm1 is taken by another run: the two take vm2 and vm3 */
-	ASSERT_EQ(0, mkdir(self->p.dir, 0755));
-	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	fd = hold_lock(&self->p, lock);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, flock(fd, LOCK_EX | LOCK_NB));
 	ASSERT_EQ(0, fake_qemu(&self->p, fake_pass));
 	ASSERT_EQ(0, VM_RUN(&r, "--qemu", self->p.qemu, "--accel", "tcg",
 			    "--vms", "2", "--results", tap));
@@ -1491,19 +1509,9 @@ static pid_t vm_spawn(struct vm_paths *p, const char *out,
 		      const char *const *args)
 {
 	char *argv[MAX_ARGS];
-	int n = 0;
 	pid_t pid;
 
-	argv[n++] = p->bin;
-	argv[n++] = "--kernel";
-	argv[n++] = p->kernel;
-	argv[n++] = "--initrd";
-	argv[n++] = p->initrd;
-	argv[n++] = "--dir";
-	argv[n++] = p->dir;
-	while (*args && n < MAX_ARGS - 1)
-		argv[n++] = (char *)*args++;
-	argv[n] = NULL;
+	vm_argv(p, argv, 0, args);
 	pid = fork();
 	if (!pid) {
 		int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
