@@ -1791,6 +1791,20 @@ static const char busybox_init[] =
 	"/bin/busybox sync\n"
 	"/bin/busybox reboot -f\n";
 
+/* vm2 fails its autorun, vm1 passes: two real VMs side by side */
+static const char busybox_init_vm2_fails[] =
+	"#!/bin/busybox sh\n"
+	"/bin/busybox mount -t devtmpfs dev /dev\n"
+	"/bin/busybox mount -t sysfs sys /sys\n"
+	"/bin/busybox mount -t proc proc /proc\n"
+	"c=0; /bin/busybox grep -q rapido.vm=2 /proc/cmdline && c=3\n"
+	"for p in /sys/class/virtio-ports/*; do\n"
+	"\t[ \"$(/bin/busybox cat $p/name)\" = rapido.status ] &&\n"
+	"\t\t{ echo autorun $c; echo result $c; } > /dev/${p##*/}\n"
+	"done\n"
+	"/bin/busybox sync\n"
+	"/bin/busybox reboot -f\n";
+
 TEST_F(vm, real_boot_reports_through_the_status_port)
 {
 	const char *ktree = getenv("RAPIDO_KTREE");
@@ -1808,16 +1822,19 @@ TEST_F(vm, real_boot_reports_through_the_status_port)
 	init = strf("%s/init", self->p.tmp);
 	cpio = strf("%s/real.cpio", self->p.tmp);
 	text = strf("dir /dev 755 0 0\ndir /sys 755 0 0\ndir /bin 755 0 0\n"
-		    "nod /dev/console 600 0 0 c 5 1\n"
+		    "dir /proc 755 0 0\nnod /dev/console 600 0 0 c 5 1\n"
 		    "file /bin/busybox /bin/busybox 755 0 0\n"
 		    "file /init %s 755 0 0\n", init);
 	ASSERT_EQ(0, write_file(list, 0644, text));
 	free(text);
-	for (int code = 0; code <= 3; code += 3) {
+	/* code 0, 3: one VM; -1: two, vm2 fails */
+	for (int i = 0; i < 3; i++) {
+		int code = (int[]){ 0, 3, -1 }[i];
 		char *const argv[] = { "sh", "-c", "\"$0\" \"$1\" > \"$2\"",
 				       gen, list, cpio, NULL };
 
-		text = strf(busybox_init, code, code);
+		text = code < 0 ? strf("%s", busybox_init_vm2_fails) :
+			strf(busybox_init, code, code);
 		ASSERT_EQ(0, write_file(init, 0755, text));
 		free(text);
 		ASSERT_EQ(0, run(&r, argv));
@@ -1827,7 +1844,16 @@ TEST_F(vm, real_boot_reports_through_the_status_port)
 		run_free(&r);
 		ASSERT_EQ(0, VM_RUN_BARE(&r, "--kernel", bz, "--initrd", cpio,
 					 "--dir", self->p.dir, "--accel", "tcg",
-					 "--quiet", "--timeout", "60"));
+					 "--quiet", "--timeout", "60", "--vms",
+					 code < 0 ? "2" : "1"));
+		if (code < 0) {
+			EXPECT_EQ(1, r.status) run_dump(&r);
+			EXPECT_TRUE(OUT_HAS("rapido-vm: PASS (vm1, ")) run_dump(&r);
+			EXPECT_TRUE(OUT_HAS("FAIL: vm2: autorun exited with status 3"))
+				run_dump(&r);
+			run_free(&r);
+			continue;
+		}
 		EXPECT_EQ(code ? 1 : 0, r.status) {
 			TH_LOG("stdout: %s\nstderr: %s", r.out, r.err);
 		}
