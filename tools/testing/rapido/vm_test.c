@@ -1796,7 +1796,7 @@ static const char busybox_init_vm2_fails[] =
 	"#!/bin/busybox sh\n"
 	"/bin/busybox mount -t devtmpfs dev /dev\n"
 	"/bin/busybox mount -t sysfs sys /sys\n"
-	"/bin/busybox mount -t proc proc /proc\n"
+	"/bin/busybox mount -t proc none /proc\n"
 	"c=0; /bin/busybox grep -q rapido.vm=2 /proc/cmdline && c=3\n"
 	"for p in /sys/class/virtio-ports/*; do\n"
 	"\t[ \"$(/bin/busybox cat $p/name)\" = rapido.status ] &&\n"
@@ -1829,7 +1829,8 @@ TEST_F(vm, real_boot_reports_through_the_status_port)
 	free(text);
 	/* code 0, 3: one VM; -1: two, vm2 fails */
 	for (int i = 0; i < 3; i++) {
-		int code = (int[]){ 0, 3, -1 }[i];
+		static const int codes[] = { 0, 3, -1 };
+		int code = codes[i];
 		char *const argv[] = { "sh", "-c", "\"$0\" \"$1\" > \"$2\"",
 				       gen, list, cpio, NULL };
 
