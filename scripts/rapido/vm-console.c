@@ -269,6 +269,7 @@ fail_err:
 	if (r == sizeof(err)) {
 		close(cfd[0]);
 		waitpid(*pid, NULL, 0);
+		*pid = -1;
 		if (err < 0) {
 			error_errno(err, "cannot enter the network namespace '/run/netns/%s' for QEMU",
 				    vm->netns);
@@ -285,6 +286,7 @@ fail_err:
 		err = errno;
 		kill(*pid, SIGKILL);
 		waitpid(*pid, NULL, 0);
+		*pid = -1;
 		close(cfd[0]);
 		error_errno(err, "cannot watch QEMU (pidfd_open)");
 		return -err;
