@@ -55,6 +55,7 @@ static const char *const arch_choices[] = { "x86_64", "x86", NULL };
 static const char *const v_choices[] = { "0", "1", "2", "12", NULL };
 static const char *const services_choices[] = { "ceph", "tcpecho", NULL };
 static const char *const format_choices[] = { "text", "json", NULL };
+static const char *const allow_warn_choices[] = { "0", "1", NULL };
 
 #define ALL	(IN_KCONFIG | IN_PROFILE | IN_CMDLINE)
 #define KEY(n, sym, t, w)	.name = n, .kconfig = sym, .type = t, .where = w
@@ -98,6 +99,9 @@ const struct key keys[NKEYS] = {
 	  .doc = "rapido-test: these profiles, side by side with -jN" },
 	{ KEY("FORMAT", NULL, T_ENUM, IN_CMDLINE), .choices = format_choices,
 	  .meta = "text|json", .doc = "rapido-list: json for a CI matrix" },
+	{ KEY("ALLOW_WARN", NULL, T_ENUM, IN_CMDLINE | IN_PROFILE),
+	  .choices = allow_warn_choices, .out = true, .meta = "1",
+	  .doc = "kernel reports (WARN, oops, ...) named, not failing" },
 	{ KEY("MACHINE", "RAPIDO_MACHINE", T_ENUM, IN_KCONFIG | IN_PROFILE),
 	  .choices = machine_choices, .out = true },
 	{ KEY("QEMU", "RAPIDO_QEMU", T_STRING, IN_KCONFIG), .out = true },

@@ -275,6 +275,7 @@ struct verdict {
 };
 
 static int nerrors;
+static bool allow_warn;	/* --allow-warn: kernel reports do not fail */
 
 static void error(const char *subject, const char *what, int err)
 {
@@ -470,7 +471,7 @@ enum {
 	OPT_TIMEOUT, OPT_ACCEL, OPT_MACHINE, OPT_QEMU, OPT_APPEND, OPT_VM,
 	OPT_PRINT_ARGV, OPT_CHECK, OPT_QUIET, OPT_RESULTS, OPT_HELP,
 	OPT_CONTROL, OPT_FILE, OPT_LOG_LIMIT, OPT_NETNS, OPT_NIC,
-	OPT_GUEST_NET, OPT_LAB,
+	OPT_GUEST_NET, OPT_LAB, OPT_ALLOW_WARN,
 };
 
 static const struct option long_opts[] = {
@@ -498,6 +499,7 @@ static const struct option long_opts[] = {
 	{ .name = "nic", .has_arg = 1, .val = OPT_NIC },
 	{ .name = "guest-net", .has_arg = 1, .val = OPT_GUEST_NET },
 	{ .name = "lab", .has_arg = 1, .val = OPT_LAB },
+	{ .name = "allow-warn", .val = OPT_ALLOW_WARN },
 	{ 0 }
 };
 
@@ -528,6 +530,8 @@ static void show_help(FILE *f)
 		"  --guest-net ADDR/PREFIX,GATEWAY,HOSTNAME\n"
 		"                             the guest's address (rapido.net= for rapido-init)\n"
 		"  --lab PROG                 the four above from `PROG nic N` (services/lab)\n"
+		"  --allow-warn               kernel reports (WARN, oops, ...) do not fail the run\n"
+		"                             (still named, with their console lines)\n"
 		"exit: 0 pass, 1 fail, 128 cannot run\n", PROG, PROG);
 }
 
@@ -641,6 +645,9 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 			break;
 		case OPT_LAB:
 			o->lab = optarg;
+			break;
+		case OPT_ALLOW_WARN:
+			allow_warn = true;
 			break;
 		case OPT_HELP:
 			show_help(stdout);
@@ -2647,8 +2654,11 @@ static int judge(const char *vmdir, struct judge *j, const struct outcome *out,
 			   out->accel, out->mem);
 	else if (env)
 		set_reason(&v, "the guest never started rapido-init: the kernel stopped before running /init");
-	if (j->events)
+	if (j->events && !allow_warn)
 		set_reason(&v, "kernel: %s", j->first);
+	else if (j->events)
+		printf("%s: %zu kernel failure report(s) allowed (--allow-warn), the first: %s\n",
+		       PROG, j->events, j->first);
 	if (failed)
 		set_reason(&v, "%s exited with status %ld", failed->name,
 			   failed->code);

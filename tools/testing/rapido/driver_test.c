@@ -12,7 +12,8 @@
  *  - the bash completion of the goals, PROFILE= and PROFILES=;
  *  - make rapido-test PROFILES='...' -j2: side by side, a summary table,
  *    non-zero naming the failing profile;
- *  - make rapido-list FORMAT=json: valid JSON with each profile's needs.
+ *  - make rapido-list FORMAT=json: valid JSON with each profile's needs;
+ *  - ALLOW_WARN=1: a WARN named (and where), the run passing.
  *
  * RAPIDO_KTREE: a built tree with rapido installed (set by run_tests).
  */
@@ -258,8 +259,8 @@ TEST_F_TIMEOUT(drv, help_lists_goals_and_variables, RUN_TIMEOUT)
 	}
 	ASSERT_EQ(0, run(&r, names));
 	ASSERT_EQ(0, r.status) run_dump(&r);
-	for (n = strtok_r(r.out, " \n", &save); n;
-	     n = strtok_r(NULL, " \n", &save)) {
+	for (n = strtok_r(r.out, "\n ", &save); n;
+	     n = strtok_r(NULL, "\n ", &save)) {
 		char *word = strf(" %s=", n);
 
 		EXPECT_NE(NULL, strstr(h.out, word)) TH_LOG("no %s", word);
@@ -281,8 +282,7 @@ TEST_F_TIMEOUT(drv, bash_completion, RUN_TIMEOUT)
 		"echo \"[${COMPREPLY[*]}]\"; }\n"
 		"t 'make rapido-t' make rapido-t\n"
 		"t 'make rapido-test PROFILE=si' make rapido-test PROFILE = si\n"
-		"t \"make rapido-test PROFILES='simple ksel\" make rapido-test "
-		"PROFILES = \"'simple ksel\"\n"
+		"t \"make rapido-test PROFILES='simple ksel\" make rapido-test PROFILES = \"'simple ksel\"\n"
 		"t 'make rapido-cut TIMEO' make rapido-cut TIMEO\n";
 	char *const argv[] = { "bash", "-c", (char *)script, NULL };
 	struct run r;
@@ -382,6 +382,37 @@ out:
 	unlink(out);
 	free(out);
 	free(check);
+}
+
+/*
+ * ALLOW_WARN=1: a WARN does not fail the run, and the report still names
+ * it and where in the console log it is (and the TAP's kernel line).
+ */
+TEST_F_TIMEOUT(drv, allow_warn_names_the_splat, RUN_TIMEOUT)
+{
+	char *const argv[] = { "scripts/rapido/rapido-test", "PROFILE=simple",
+			       "ALLOW_WARN=1",
+			       "X=echo WARNING > /sys/kernel/debug/provoke-crash/DIRECT; echo X-SURVIVED-WARN",
+			       NULL };
+	char *tap = strf("%s/.rapido/results/simple.tap", self->ktree);
+	char *text;
+	struct run r;
+
+	ASSERT_EQ(0, run_in(&r, self->ktree, argv));
+	EXPECT_EQ(0, r.status) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "X-SURVIVED-WARN")) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "rapido-vm: kernel failure report 1, "))
+		run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "/console.log line ")) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "allowed (--allow-warn), the first: WARNING:"))
+		run_dump(&r);
+	run_free(&r);
+	text = read_text(tap);
+	ASSERT_NE(NULL, text);
+	EXPECT_NE(NULL, strstr(text, " - kernel # WARNING:")) TH_LOG("%s", text);
+	EXPECT_NE(NULL, strstr(text, "ok 5 - run\n")) TH_LOG("%s", text);
+	free(text);
+	free(tap);
 }
 
 TEST_HARNESS_MAIN
