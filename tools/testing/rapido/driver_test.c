@@ -334,6 +334,11 @@ TEST_F_TIMEOUT(drv, profiles_side_by_side, RUN_TIMEOUT)
 	ASSERT_EQ(0, plant_fail_profile(self->ktree, self->fail_dir));
 	ASSERT_EQ(0, run_in(&r, self->ktree, argv));
 	EXPECT_NE(0, r.status) run_dump(&r);
+	/* each job's progress, then the table */
+	EXPECT_NE(NULL, strstr(r.out, "  TEST    simple\n")) run_dump(&r);
+	EXPECT_NE(NULL, strstr(r.out, "  PASS    simple  ")) run_dump(&r);
+	EXPECT_NE(NULL, strstr(r.out, "  FAIL    " FAIL_PROFILE "  "))
+		run_dump(&r);
 	EXPECT_NE(NULL, strstr(r.out, "\nsimple           PASS  ")) run_dump(&r);
 	EXPECT_NE(NULL, strstr(r.out, "\n" FAIL_PROFILE "     FAIL  "))
 		run_dump(&r);
