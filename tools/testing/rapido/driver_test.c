@@ -23,7 +23,6 @@
 #define RUN_TIMEOUT	900
 #define PLANT_FILE	"drivers/misc/lkdtm/core.c"
 #define FAIL_PROFILE	"drvtest-fail"
-#define WATCH_WAIT_MS	20000
 
 /* what only the full path prints of a cut (the fast path starts no stat) */
 #define FULL_CUT	"KiB, cut in "
@@ -50,18 +49,18 @@ static void drop_fail_profile(const char *dir)
 
 FIXTURE_SETUP(drv)
 {
-	char why[256];
+	char reason[256];
 
 	RT_ONLY();
-	self->ktree = built_ktree(why, sizeof(why));
+	self->ktree = built_ktree(reason, sizeof(reason));
 	if (!self->ktree)
-		SETUP_SKIP("%s", why);
-	self->plant = strf("%s/%s", self->ktree, PLANT_FILE);
-	self->backup = strf("%s/.rapido/test-driver-backup", self->ktree);
-	self->rc = strf("%s/.rapido.config", self->ktree);
-	self->rc_backup = strf("%s/.rapido/test-driver-rc", self->ktree);
+		SETUP_SKIP("%s", reason);
 	self->fail_dir = strf("%s/tools/testing/rapido/profiles/%s",
 			      self->ktree, FAIL_PROFILE);
+	self->rc = strf("%s/.rapido.config", self->ktree);
+	self->rc_backup = strf("%s/.rapido/test-driver-rc", self->ktree);
+	self->plant = strf("%s/%s", self->ktree, PLANT_FILE);
+	self->backup = strf("%s/.rapido/test-driver-backup", self->ktree);
 	drop_fail_profile(self->fail_dir);
 	ASSERT_EQ(0, restore_file(self->plant, self->backup));
 	ASSERT_EQ(0, restore_file(self->rc, self->rc_backup));
@@ -95,23 +94,21 @@ static int make_cut(struct run *r, const char *ktree)
 	return run_in(r, ktree, argv);
 }
 
-/* A run, then until the watcher it left answers (its socket is bound). */
+/* A run, then until the watcher it left answers. */
 static int settle(struct run *r, const char *ktree)
 {
-	char *sock = strf("%s/.rapido/watch.sock", ktree);
 	int ret = make_cut(r, ktree);
 
-	for (int i = 0; !ret; i++) {
-		if (!access(sock, F_OK))
-			break;
-		if (i * 10 > WATCH_WAIT_MS) {
-			ret = -ETIMEDOUT;
-			break;
-		}
-		usleep(10000);
-	}
-	free(sock);
-	return ret;
+	return ret ? ret : watcher_ready(ktree);
+}
+
+/* The first of the NULL-terminated @want that @text lacks, or NULL. */
+static const char *lacks(const char *text, const char *const want[])
+{
+	for (; *want; want++)
+		if (!strstr(text, *want))
+			return *want;
+	return NULL;
 }
 
 /*
@@ -191,13 +188,15 @@ TEST_F_TIMEOUT(drv, progress_lines, RUN_TIMEOUT)
 				 "PROFILE=simple", NULL };
 	char *const verbose[] = { "make", "rapido-cut", "PROFILE=simple",
 				  "V=1", NULL };
+	static const char *const lines[] = {
+		"  CUT     simple\n", "  QEMU    simple (", "  PASS    simple  ",
+		NULL
+	};
 	struct run r;
 
 	ASSERT_EQ(0, run_in(&r, self->ktree, test));
 	EXPECT_EQ(0, r.status) run_dump(&r);
-	EXPECT_NE(NULL, strstr(r.out, "  CUT     simple\n")) run_dump(&r);
-	EXPECT_NE(NULL, strstr(r.out, "  QEMU    simple (")) run_dump(&r);
-	EXPECT_NE(NULL, strstr(r.out, "  PASS    simple  ")) run_dump(&r);
+	EXPECT_EQ(NULL, lacks(r.out, lines)) run_dump(&r);
 	run_free(&r);
 
 	ASSERT_EQ(0, run_in(&r, self->ktree, silent));
@@ -285,14 +284,15 @@ TEST_F_TIMEOUT(drv, bash_completion, RUN_TIMEOUT)
 		"t \"make rapido-test PROFILES='simple ksel\" make rapido-test PROFILES = \"'simple ksel\"\n"
 		"t 'make rapido-cut TIMEO' make rapido-cut TIMEO\n";
 	char *const argv[] = { "bash", "-c", (char *)script, NULL };
+	static const char *const replies[] = {
+		"[rapido-test]\n", "[simple]\n", "['simple kselftest]\n",
+		"[TIMEOUT=]\n", NULL
+	};
 	struct run r;
 
 	ASSERT_EQ(0, run_in(&r, self->ktree, argv));
 	EXPECT_EQ(0, r.status) run_dump(&r);
-	EXPECT_NE(NULL, strstr(r.out, "[rapido-test]\n")) run_dump(&r);
-	EXPECT_NE(NULL, strstr(r.out, "[simple]\n")) run_dump(&r);
-	EXPECT_NE(NULL, strstr(r.out, "['simple kselftest]\n")) run_dump(&r);
-	EXPECT_NE(NULL, strstr(r.out, "[TIMEOUT=]\n")) run_dump(&r);
+	EXPECT_EQ(NULL, lacks(r.out, replies)) run_dump(&r);
 	run_free(&r);
 }
 
