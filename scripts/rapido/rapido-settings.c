@@ -56,6 +56,8 @@ static const char *const machine_choices[] = { "microvm", "pc", "q35", NULL };
 static const char *const arch_choices[] = { "x86_64", "x86", NULL };
 static const char *const v_choices[] = { "0", "1", "2", "12", NULL };
 static const char *const services_choices[] = { "ceph", "tcpecho", NULL };
+static const char *const format_choices[] = { "text", "json", NULL };
+static const char *const allow_warn_choices[] = { "0", "1", NULL };
 
 #define ALL	(IN_KCONFIG | IN_PROFILE | IN_CMDLINE)
 #define KEY(n, sym, t, w)	.name = n, .kconfig = sym, .type = t, .where = w
@@ -95,6 +97,13 @@ const struct key keys[NKEYS] = {
 	  .meta = "x86_64", .doc = "rapido boots x86_64 guests only for now" },
 	{ KEY("N", NULL, T_INT, IN_CMDLINE), .min = 1, .max = 1000,
 	  .meta = "5", .doc = "runs per item of make rapido-bench" },
+	{ KEY("PROFILES", NULL, T_STRING, IN_CMDLINE), .meta = "'p q'",
+	  .doc = "rapido-test: these profiles, side by side with -jN" },
+	{ KEY("FORMAT", NULL, T_ENUM, IN_CMDLINE), .choices = format_choices,
+	  .meta = "text|json", .doc = "rapido-list: json for a CI matrix" },
+	{ KEY("ALLOW_WARN", NULL, T_ENUM, IN_CMDLINE | IN_PROFILE),
+	  .choices = allow_warn_choices, .out = true, .meta = "1",
+	  .doc = "kernel reports (WARN, oops, ...) named, not failing" },
 	{ KEY("MACHINE", "RAPIDO_MACHINE", T_ENUM, IN_KCONFIG | IN_PROFILE),
 	  .choices = machine_choices, .out = true },
 	{ KEY("QEMU", "RAPIDO_QEMU", T_STRING, IN_KCONFIG), .out = true },

@@ -197,6 +197,8 @@ static const struct marker marker_table[] = {
 	{ .prefix = "WARNING: ", .loose = true },
 };
 
+bool judge_allow_warn;
+
 static const char cut_here[] = "------------[ cut here ]------------";
 static const char end_trace[] = "---[ end ";
 
@@ -572,8 +574,11 @@ int judge(const char *vmdir, struct judge *j, const struct outcome *out,
 			   out->accel, out->mem);
 	else if (env)
 		set_reason(&v, "the guest never started rapido-init: the kernel stopped before running /init");
-	if (j->events)
+	if (j->events && !judge_allow_warn)
 		set_reason(&v, "kernel: %s", j->first);
+	else if (j->events)
+		printf("%s: %zu kernel failure report(s) allowed (--allow-warn), the first: %s\n",
+		       prog, j->events, j->first);
 	if (failed)
 		set_reason(&v, "%s exited with status %ld", failed->name,
 			   failed->code);

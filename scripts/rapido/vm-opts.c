@@ -180,7 +180,7 @@ enum {
 	OPT_PRINT_ARGV, OPT_CHECK, OPT_QUIET, OPT_RESULTS, OPT_HELP,
 	OPT_CONTROL, OPT_FILE, OPT_LOG_LIMIT, OPT_NETNS, OPT_NIC,
 	OPT_GUEST_NET, OPT_LAB, OPT_VMS, OPT_HOOK_START, OPT_HOOK_STOP,
-	OPT_ATTACH,
+	OPT_ATTACH, OPT_ALLOW_WARN,
 };
 
 static const struct option long_opts[] = {
@@ -212,6 +212,7 @@ static const struct option long_opts[] = {
 	{ .name = "hook-start", .has_arg = 1, .val = OPT_HOOK_START },
 	{ .name = "hook-stop", .has_arg = 1, .val = OPT_HOOK_STOP },
 	{ .name = "attach", .has_arg = 1, .val = OPT_ATTACH },
+	{ .name = "allow-warn", .val = OPT_ALLOW_WARN },
 	{ 0 }
 };
 
@@ -246,6 +247,8 @@ static void show_help(FILE *f)
 		"  --lab PROG                 the four above from `PROG nic N` (services/lab)\n"
 		"  --hook-start CMD           host-side command (sh -c) before the VMs start\n"
 		"  --hook-stop CMD            ... and after they end, on every exit path\n"
+		"  --allow-warn               kernel reports (WARN, oops, ...) do not fail the run\n"
+		"                             (still named, with their console lines)\n"
 		"exit: 0 pass, 1 fail, 128 cannot run\n", prog, prog, prog);
 }
 
@@ -372,6 +375,9 @@ int parse_opts(struct opts *o, int argc, char **argv)
 			break;
 		case OPT_ATTACH:
 			o->attach = optarg;
+			break;
+		case OPT_ALLOW_WARN:
+			judge_allow_warn = true;
 			break;
 		case OPT_HELP:
 			show_help(stdout);

@@ -311,6 +311,8 @@ int console_attach(const char *vmdir);
 void show_qemu_err(const struct vm *vm);
 
 /* vm-judge.c */
+/* --allow-warn: kernel reports are named, but do not fail the run */
+extern bool judge_allow_warn;
 void judge_init(struct judge *j);
 void judge_free(struct judge *j);
 void judge_feed(struct judge *j, const char *buf, size_t len);

@@ -282,6 +282,28 @@ static inline char *in_path(const char *prog)
 	return found;
 }
 
+/*
+ * Wait until the rapido-watch a run left in @ktree answers (it binds its
+ * socket last), for the watcher's walk of the tree on a busy host.
+ * Returns 0 or -ETIMEDOUT.
+ */
+#define RT_WATCH_WAIT_MS	20000
+static inline int watcher_ready(const char *ktree)
+{
+	char *sock = strf("%s/.rapido/watch.sock", ktree);
+	int ret = 0;
+
+	for (int i = 0; access(sock, F_OK); i++) {
+		if (i * 10 > RT_WATCH_WAIT_MS) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+		usleep(10000);
+	}
+	free(sock);
+	return ret;
+}
+
 /* Did the run print @needle, on stdout or stderr? */
 static inline int both_have(const struct run *r, const char *needle)
 {

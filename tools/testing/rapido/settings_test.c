@@ -389,7 +389,7 @@ FIXTURE_VARIANT_ADD(bad, vars_name_is_rapidos) {
 
 FIXTURE_VARIANT_ADD(bad, unknown_key) {
 	.settings = "CPU=4\n",
-	.want = "settings:2: CPU: unknown setting, did you mean CPUS? (a profile's settings are: TIMEOUT MEM CPUS MACHINE DESCRIPTION NEEDS VARS PREPARE VM_FILES NET SERVICES VMS)",
+	.want = "settings:2: CPU: unknown setting, did you mean CPUS? (a profile's settings are: TIMEOUT MEM CPUS ALLOW_WARN MACHINE DESCRIPTION NEEDS VARS PREPARE VM_FILES NET SERVICES VMS)",
 };
 
 FIXTURE_VARIANT_ADD(bad, key_of_another_place) {
@@ -458,7 +458,7 @@ FIXTURE_VARIANT_ADD(bad, unknown_profile) {
 
 FIXTURE_VARIANT_ADD(bad, unknown_argument) {
 	.arg = "PROFLE=p",
-	.want = "command line: unknown variable 'PROFLE', did you mean PROFILE? (known: PROFILE X F TIMEOUT MEM CPUS ACCEL CUT WATCH V O ARCH N LAB_NET CEPH_OSDS CEPH_IMAGE_SIZE CEPH_TIMEOUT RBD_POOL RBD_IMAGE CEPHFS_NAME CEPH_USER CEPH_CONF CEPH_KEYRING; and for profile p: SUITE DEPTH=3)",
+	.want = "command line: unknown variable 'PROFLE', did you mean PROFILE? (known: PROFILE X F TIMEOUT MEM CPUS ACCEL CUT WATCH V O ARCH N PROFILES FORMAT ALLOW_WARN LAB_NET CEPH_OSDS CEPH_IMAGE_SIZE CEPH_TIMEOUT RBD_POOL RBD_IMAGE CEPHFS_NAME CEPH_USER CEPH_CONF CEPH_KEYRING; and for profile p: SUITE DEPTH=3)",
 };
 
 FIXTURE_VARIANT_ADD(bad, argument_of_another_place) {

@@ -22,8 +22,6 @@
 #define RUN_TIMEOUT	900
 #define PLANT_FILE	"drivers/misc/lkdtm/core.c"
 
-#define WATCH_WAIT_MS	20000	/* for the watcher's walk, on a busy host */
-
 FIXTURE(uptodate) {
 	const char *ktree;
 	char *plant, *backup;
@@ -78,19 +76,10 @@ static int cut(struct run *r, const char *ktree, const char *watch,
  */
 static int settle(struct run *r, const char *ktree, const char *watch)
 {
-	char *sock = strf("%s/.rapido/watch.sock", ktree);
 	int ret = cut(r, ktree, watch, "V=0");
 
-	for (int i = 0; !ret && !strcmp(watch, "WATCH=y"); i++) {
-		if (!access(sock, F_OK))
-			break;
-		if (i * 10 > WATCH_WAIT_MS) {
-			ret = -ETIMEDOUT;
-			break;
-		}
-		usleep(10000);
-	}
-	free(sock);
+	if (!ret && !strcmp(watch, "WATCH=y"))
+		ret = watcher_ready(ktree);
 	return ret;
 }
 
