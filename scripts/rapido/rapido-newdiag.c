@@ -162,7 +162,7 @@ static int load(const char *path, enum kind kind, struct diags *d)
 static void usage(int code)
 {
 	fprintf(code ? stderr : stdout,
-		"usage: %s [-k cc|checkpatch] [-s PREFIX]... BEFORE AFTER\n"
+		"Usage: %s [-k cc|checkpatch] [-s PREFIX]... BEFORE AFTER\n"
 		"  prints the diagnostics of AFTER that BEFORE does not have;\n"
 		"  exit 0 none, 1 some, 128 a file cannot be read\n", prog);
 	exit(code);
