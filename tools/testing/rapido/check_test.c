@@ -599,4 +599,74 @@ TEST_F_TIMEOUT(tree, bisect_aborts_when_the_config_no_longer_applies, 600)
 	free(c);
 }
 
+/* git send-email --dry-run of @rev's patch: nothing leaves the machine. */
+static int send_dry(struct run *r, struct _test_data_tree *self,
+		    const char *rev)
+{
+	return sh(r, self->src,
+		  "d=$(mktemp -d); o='--dry-run --confirm=never --to=nobody@localhost'; "
+		  "git format-patch -q -1 -o \"$d\" %s || exit; "
+		  "git send-email $o --from='" WHO "' --smtp-server=/bin/false \"$d\"/*.patch; "
+		  "rc=$?; rm -rf \"$d\"; exit $rc", rev);
+}
+
+TEST_F_TIMEOUT(tree, sendemail_hook_refuses_keeps_chains, 900)
+{
+	char *hook, *mine, *text, *ran;
+	struct run r;
+
+	if (sh(&r, NULL, "git send-email -h >/dev/null 2>&1; test $? = 129") ||
+	    r.status) {
+		run_free(&r);
+		SKIP(return, "git send-email is not installed (apt-get install git-email)");
+	}
+	run_free(&r);
+	hook = sh_out(self->src, "echo \"$(git rev-parse --absolute-git-dir)/hooks/sendemail-validate\"");
+	ASSERT_NE(NULL, hook);
+	/* the user's own hook, planted: it must stay, and still run */
+	mine = strf("#!/bin/sh\n# planted by check_test\necho \"user hook ran on $1\" >> '%s.ran'\n",
+		    hook);
+	ASSERT_EQ(0, write_file(hook, 0755, mine));
+	ASSERT_EQ(0, sh(&r, self->src, PRELUDE
+			"sed -i 's|^\\tint i;$|\\tint i;\\n\\tchar *rapido_p = 0;\\n\\n\\t(void)rapido_p;|' "
+			CORE "; C 'lkdtm: a plain integer'; git revert --no-edit HEAD -q; "
+			"git commit -q --amend -m 'Revert: a plain integer' -m 'Signed-off-by: " WHO "'"));
+	ASSERT_EQ(0, r.status) run_dump(&r);
+	run_free(&r);
+	ASSERT_EQ(0, sh(&r, self->src, "make -s O='%s' rapido-hooks", self->obj));
+	EXPECT_EQ(0, r.status) run_dump(&r);
+	run_free(&r);
+
+	/* the commit adding a sparse warning is refused */
+	ASSERT_EQ(0, send_dry(&r, self, "HEAD~1"));
+	EXPECT_NE(0, r.status) run_dump(&r);
+	EXPECT_NE(NULL, strstr(r.err, "rapido: not sending")) run_dump(&r);
+	EXPECT_EQ(NULL, strstr(r.out, "Dry-OK")) run_dump(&r);
+	run_free(&r);
+	/* the revert adds nothing: it goes through, the user's hook ran */
+	ASSERT_EQ(0, send_dry(&r, self, "HEAD"));
+	EXPECT_EQ(0, r.status) run_dump(&r);
+	EXPECT_NE(NULL, strstr(r.out, "Dry-OK")) run_dump(&r);
+	run_free(&r);
+	text = strf("%s.ran", hook);
+	ran = read_text(text);
+	free(text);
+	text = ran;
+	ASSERT_NE(NULL, text);
+	EXPECT_EQ(2, count_of(text, "user hook ran on ")) TH_LOG("%s", text);
+	free(text);
+
+	/* remove: the user's hook is back as it was */
+	ASSERT_EQ(0, sh(&r, self->src, "make -s O='%s' rapido-hooks-remove", self->obj));
+	EXPECT_EQ(0, r.status) run_dump(&r);
+	run_free(&r);
+	text = read_text(hook);
+	EXPECT_STREQ(mine, text);
+	free(text);
+	ASSERT_EQ(0, sh(&r, self->src, "rm -f '%s' '%s.ran'", hook, hook));
+	run_free(&r);
+	free(mine);
+	free(hook);
+}
+
 TEST_HARNESS_MAIN
