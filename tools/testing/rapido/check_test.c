@@ -237,8 +237,12 @@ TEST_F_TIMEOUT(tree, check_flags_what_each_commit_adds, 900)
 			"git format-patch -1 --stdout HEAD~1 | scripts/rapido/rapido-check --patch O='%s'",
 			self->obj));
 	EXPECT_EQ(1, r.status) run_dump(&r);
+	/* in checkpatch's shape, as b4 reads it: the warning alone */
+	EXPECT_EQ(0, strncmp(r.out, "WARNING: sparse: drivers/misc/lkdtm/core.c:", 43))
+		run_dump(&r);
 	EXPECT_NE(NULL, strstr(r.out, "Using plain integer as NULL pointer"))
 		run_dump(&r);
+	EXPECT_EQ(1, count_of(r.out, "\n")) run_dump(&r);
 	run_free(&r);
 	after = (free(after), sh_out(self->src, STATE_CMD));
 	EXPECT_STREQ(before, after);
