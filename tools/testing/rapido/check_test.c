@@ -253,24 +253,44 @@ TEST_F_TIMEOUT(tree, check_flags_what_each_commit_adds, 900)
 }
 
 /*
- * Start rapido-check in a process group of its own, wait for it to
- * build, press Ctrl-C (SIGINT to the group, as a terminal does).
- * Returns its exit code, its output in *@out.
+ * Start rapido-check in a process group of its own and press Ctrl-C
+ * (SIGINT to the group, as a terminal does) while kbuild runs sparse: a
+ * sparse first in PATH marks that it started, then waits, then runs the
+ * real one. Returns its exit code, its output in *@out.
  */
 static int interrupt_check(struct _test_data_tree *self, char **out)
 {
-	char *log = strf("/tmp/rapido-check-int.%d", getpid());
+	char dir[] = "/tmp/rapido-check-int.XXXXXX";
+	char *log, *mark, *wrap, *text;
 	double t0 = rt_now();
-	int st, sent = 0;
-	pid_t pid = fork();
+	int st = 0, sent = 0;
+	pid_t pid;
 
+	if (!mkdtemp(dir))
+		return -1;
+	log = strf("%s/log", dir);
+	mark = strf("%s/started", dir);
+	wrap = strf("%s/sparse", dir);
+	text = strf("#!/bin/sh\n: > '%s'\nsleep 120\nexec /usr/bin/sparse \"$@\"\n",
+		    mark);
+	if (write_file(wrap, 0755, text))
+		return -1;
+	free(text);
+	pid = fork();
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
 		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		char *o = strf("O=%s", self->obj);
+		char *path = strf("%s:%s", dir, getenv("PATH"));
 
+		/* as a terminal's job: SIGINT not ignored (a background
+		 * job of a shell inherits it ignored, and bash keeps it so)
+		 */
+		signal(SIGINT, SIG_DFL);
+		signal(SIGQUIT, SIG_DFL);
 		setpgid(0, 0);
+		setenv("PATH", path, 1);
 		if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0 ||
 		    chdir(self->src))
 			_exit(127);
@@ -279,25 +299,25 @@ static int interrupt_check(struct _test_data_tree *self, char **out)
 		_exit(127);
 	}
 	while (rt_now() - t0 < 600) {
-		char *text = read_text(log);
-
-		if (!sent && text && strstr(text, "SPARSE+W=1")) {
-			usleep(1500 * 1000);
+		if (!sent && !access(mark, F_OK)) {
 			kill(-pid, SIGINT);
 			sent = 1;
 		}
-		free(text);
 		if (waitpid(pid, &st, WNOHANG) == pid)
 			break;
-		usleep(100 * 1000);
+		usleep(50 * 1000);
 	}
 	if (rt_now() - t0 >= 600) {
 		kill(-pid, SIGKILL);
 		waitpid(pid, &st, 0);
 	}
 	*out = read_text(log);
-	unlink(log);
+	rm_rf(dir);
 	free(log);
+	free(mark);
+	free(wrap);
+	if (!sent)
+		return -2;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
