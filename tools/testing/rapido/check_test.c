@@ -38,6 +38,8 @@ FIXTURE(tree) {
 	const char *src, *obj;
 	char *orig;		/* the branch (or commit) to go back to */
 	bool had_notes;
+	char *config;		/* the build's .config, as it was */
+	size_t config_len;
 };
 
 /* bash -c <printf-formatted command> in @dir; its run in @r. */
@@ -123,6 +125,15 @@ FIXTURE_SETUP(tree)
 	setenv("GIT_CONFIG_VALUE_0", "Tess Er", 1);
 	setenv("GIT_CONFIG_KEY_1", "user.email", 1);
 	setenv("GIT_CONFIG_VALUE_1", "tess@localhost", 1);
+	/*
+	 * kbuild syncs .config with the Kconfig of the commit it builds (a
+	 * bisect's run on a commit that drops an option drops it there
+	 * too): put back at the end
+	 */
+	st = strf("%s/.config", self->obj);
+	self->config = read_text_len(st, &self->config_len);
+	free(st);
+	ASSERT_NE(NULL, self->config);
 	self->orig = sh_out(self->src,
 			    "git symbolic-ref -q --short HEAD || git rev-parse HEAD");
 	ASSERT_NE(NULL, self->orig);
@@ -152,6 +163,19 @@ FIXTURE_TEARDOWN(tree)
 	EXPECT_TRUE(git_clean(self->src, &st)) TH_LOG("not clean: %s", st);
 	free(st);
 	free(self->orig);
+	st = strf("%s/.config", self->obj);
+	{
+		size_t len;
+		char *now = read_text_len(st, &len);
+
+		if (!now || len != self->config_len ||
+		    memcmp(now, self->config, len))
+			EXPECT_EQ(0, write_whole(st, self->config,
+						 self->config_len));
+		free(now);
+	}
+	free(st);
+	free(self->config);
 }
 
 /* scripts/rapido/rapido-check @args in the source tree, with O=. */
