@@ -57,7 +57,7 @@ static const char *const arch_choices[] = { "x86_64", "x86", NULL };
 static const char *const v_choices[] = { "0", "1", "2", "12", NULL };
 static const char *const services_choices[] = { "ceph", "tcpecho", NULL };
 static const char *const format_choices[] = { "text", "json", NULL };
-static const char *const allow_warn_choices[] = { "0", "1", NULL };
+static const char *const onoff_choices[] = { "0", "1", NULL };
 
 #define ALL	(IN_KCONFIG | IN_PROFILE | IN_CMDLINE)
 #define KEY(n, sym, t, w)	.name = n, .kconfig = sym, .type = t, .where = w
@@ -102,8 +102,19 @@ const struct key keys[NKEYS] = {
 	{ KEY("FORMAT", NULL, T_ENUM, IN_CMDLINE), .choices = format_choices,
 	  .meta = "text|json", .doc = "rapido-list: json for a CI matrix" },
 	{ KEY("ALLOW_WARN", NULL, T_ENUM, IN_CMDLINE | IN_PROFILE),
-	  .choices = allow_warn_choices, .out = true, .meta = "1",
+	  .choices = onoff_choices, .out = true, .meta = "1",
 	  .doc = "kernel reports (WARN, oops, ...) named, not failing" },
+	/* the maintainer's loop (rapido-check, rapido-results) */
+	{ KEY("BASE", NULL, T_STRING, IN_CMDLINE), .meta = "rev",
+	  .doc = "rapido-check/-results: the series is BASE..HEAD" },
+	{ KEY("TRAILER", NULL, T_ENUM, IN_CMDLINE), .choices = onoff_choices,
+	  .meta = "1", .doc = "a pass adds Tested-by: to HEAD (rewrites it)" },
+	{ KEY("TRAILER_KEY", NULL, T_STRING, IN_CMDLINE),
+	  .meta = "Tested-by", .doc = "the trailer's key" },
+	{ KEY("NOTES", NULL, T_ENUM, IN_CMDLINE), .choices = onoff_choices,
+	  .meta = "1", .doc = "the result as a git note (refs/notes/rapido)" },
+	{ KEY("JUNIT", NULL, T_ENUM, IN_CMDLINE), .choices = onoff_choices,
+	  .meta = "1", .doc = "the result as JUnit XML in results/" },
 	{ KEY("MACHINE", "RAPIDO_MACHINE", T_ENUM, IN_KCONFIG | IN_PROFILE),
 	  .choices = machine_choices, .out = true },
 	{ KEY("QEMU", "RAPIDO_QEMU", T_STRING, IN_KCONFIG), .out = true },

@@ -51,7 +51,7 @@ struct key {
 };
 
 /* the entries of keys[] (rapido-settings.c checks the count) */
-#define NKEYS	46
+#define NKEYS	51
 
 extern const struct key keys[NKEYS];
 
