@@ -306,7 +306,7 @@ TEST_F_TIMEOUT(net, rbd_profile, 900)
 TEST_F_TIMEOUT(net, rbd_boot_leaves_the_image_mapped, 900)
 {
 	static const char cmd[] =
-		"test -b /dev/rbd0 && grep -q ' /mnt xfs ' /proc/mounts && echo MAPPED-$((6 * 7)); exit 0\n";
+		"test -b /dev/rbd0 && busybox grep -q ' /mnt xfs ' /proc/mounts && echo MAPPED-$((6 * 7)); exit 0\n";
 	char *out = NULL;
 	size_t len = 0;
 	int fd, st;
