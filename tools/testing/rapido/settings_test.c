@@ -429,8 +429,8 @@ FIXTURE_VARIANT_ADD(bad, unknown_service) {
 };
 
 FIXTURE_VARIANT_ADD(bad, too_many_vms) {
-	.settings = "VMS=9\n",
-	.want = "settings:2: VMS: '9' is not a whole number in 1..8",
+	.settings = "VMS=65\n",
+	.want = "settings:2: VMS: '65' is not a whole number in 1..64",
 };
 
 FIXTURE_VARIANT_ADD(bad, lab_setting_in_environment) {
