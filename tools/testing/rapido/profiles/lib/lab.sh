@@ -78,7 +78,10 @@ lab_data() {
 		while :; do
 			busybox cat /bin/busybox || exit
 		done
-	} 2> /dev/null | busybox head -c $(($2 * 1048576)) > "$1" ||
+	} 2> /dev/null | busybox head -c $(($2 * 1048576)) > "$1"
+	# by its size, not the pipe's status (with bash's pipefail the
+	# writer's SIGPIPE would count)
+	[ "$(busybox wc -c < "$1" 2> /dev/null)" = $(($2 * 1048576)) ] ||
 		lab_fail "cannot write $2 MiB to $1"
 }
 
