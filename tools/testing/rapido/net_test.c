@@ -19,6 +19,9 @@
  *   dropbear  the host side logs in over ssh and gets the command's
  *             output; keys 0600, never on the console; vm1 held by another
  *             run is exit 128
+ *   lio-iscsi vm1 an LIO iSCSI target with three LUs, vm2 open-iscsi's
+ *             initiator: three disks, one written and verified (and found
+ *             in vm1's backing file), logout; VMS=1 fails saying why
  *
  * Each starts from a lab that is down and ends with make rapido-lab-down:
  * the host namespace's `ip -o link`, `ip -o addr` and `ip route` are the
@@ -29,8 +32,9 @@
  * exec); nothing here sends traffic off the machine.
  *
  * Needs root, iproute2, busybox, and for rbd and cephfs Debian's ceph
- * packages and xfsprogs, for dropbear dropbear-bin and openssh-client
- * (scripts/rapido/quickstart installs them). SKIPs otherwise.
+ * packages and xfsprogs, for dropbear dropbear-bin and openssh-client,
+ * for lio-iscsi open-iscsi (scripts/rapido/quickstart installs them).
+ * SKIPs otherwise.
  */
 #include <pty.h>
 #include <regex.h>
@@ -499,6 +503,58 @@ TEST_F_TIMEOUT(net, dropbear_vm1_in_use_is_128, 300)
 	EXPECT_FALSE(both_have(&r, "rapido-init: started")) run_dump(&r);
 	run_free(&r);
 	free(lock);
+}
+
+/*
+ * lio-iscsi: vm1's LIO target exports three LUs over the lab; vm2 logs in
+ * with open-iscsi, sees three disks, writes and verifies one, logs out;
+ * vm1 finds vm2's data in the LU's backing file. Both VMs pass.
+ */
+TEST_F_TIMEOUT(net, lio_iscsi_two_vms, 900)
+{
+	char *sum, *want;
+	struct run r;
+
+	if (!self->before)
+		return;
+	if (access("/sbin/iscsid", X_OK))
+		SKIP(return, "open-iscsi is not installed (apt-get install open-iscsi)");
+	ASSERT_EQ(0, make_vars(&r, self->ktree, "rapido-test",
+			       "PROFILE=lio-iscsi", NULL));
+	EXPECT_EQ(0, r.status) run_dump(&r);
+	EXPECT_TRUE(matches(r.out, "vm2\\| lio-iscsi: .* discovered: 192\\.168\\.155\\.101:3260,1 iqn\\.2003-01\\.org\\.linux-iscsi\\.rapido:lio-iscsi$")) run_dump(&r);
+	for (int i = 0; i < 3; i++) {
+		want = strf("vm2\\| lio-iscsi: .* LUN %d is /dev/sd[a-z] \\(FILEIO, 32 MiB\\)$",
+			    i);
+		EXPECT_TRUE(matches(r.out, want)) run_dump(&r);
+		free(want);
+	}
+	sum = word_after(r.out, "read back intact: sha256 ");
+	ASSERT_NE(NULL, sum) run_dump(&r);
+	want = strf("LU 0's backing file holds vm2's 8 MiB: sha256 %s", sum);
+	EXPECT_NE(NULL, strstr(r.out, want)) run_dump(&r);
+	EXPECT_NE(NULL, strstr(r.out, "logged out: the disks are gone")) run_dump(&r);
+	EXPECT_NE(NULL, strstr(r.out, "PASS: all 2 VMs passed")) run_dump(&r);
+	free(want);
+	free(sum);
+	run_free(&r);
+}
+
+/* lio-iscsi with one VM has no initiator: exit 1, and it says so. */
+TEST_F_TIMEOUT(net, lio_iscsi_one_vm_fails, 900)
+{
+	struct run r;
+
+	if (!self->before)
+		return;
+	if (access("/sbin/iscsid", X_OK))
+		SKIP(return, "open-iscsi is not installed (apt-get install open-iscsi)");
+	ASSERT_EQ(0, make_vars(&r, self->ktree, "rapido-test",
+			       "PROFILE=lio-iscsi", "VMS=1", NULL));
+	EXPECT_NE(0, r.status) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "lio-iscsi: wants VMS=2 (a target and an initiator), not 1")) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "autorun exited with status 1")) run_dump(&r);
+	run_free(&r);
 }
 
 /*
