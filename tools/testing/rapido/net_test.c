@@ -234,14 +234,15 @@ TEST_F_TIMEOUT(net, network_two_vms, 900)
 /* A run of two VMs whose vm2 fails is a failure, and names vm2. */
 TEST_F_TIMEOUT(net, network_vm2_fails, 900)
 {
+	char *const argv[] = { "scripts/rapido/rapido-test", "PROFILE=network",
+			       "X=[ \"$RAPIDO_VM\" = 1 ]", NULL };
 	struct run r;
 
 	if (!self->before)
 		return;
-	ASSERT_EQ(0, make_vars(&r, self->ktree, "rapido-test",
-			       "PROFILE=network", "X=[ \"$RAPIDO_VM\" = 1 ]",
-			       NULL));
-	EXPECT_NE(0, r.status) run_dump(&r);
+	/* the runner itself: make would expand $R in X= */
+	ASSERT_EQ(0, run_in(&r, self->ktree, argv));
+	EXPECT_EQ(1, r.status) run_dump(&r);
 	EXPECT_TRUE(matches(r.out, "FAIL.*vm2") ||
 		    matches(r.err, "FAIL.*vm2")) run_dump(&r);
 	EXPECT_FALSE(matches(r.out, "FAIL.*vm1") ||
@@ -303,47 +304,86 @@ TEST_F_TIMEOUT(net, rbd_profile, 900)
 }
 
 /*
- * make rapido-boot PROFILE=rbd under a pty, as a user types it: after the
- * autorun the shell is vm1's, /dev/rbd0 is there and XFS is mounted on
- * /mnt; leaving the shell ends the run with exit 0.
+ * make rapido-boot PROFILE=@profile under a pty, as a user types it: wait
+ * for the autorun's @ready line and its end, then the shell's prompt; type
+ * @cmd; its output must hold @want; the run must end with exit 0 once the
+ * shell exits. The whole output, for more checks, in *@all.
  */
-TEST_F_TIMEOUT(net, rbd_boot_leaves_the_image_mapped, 900)
+static void boot_pty(struct __test_metadata *_metadata, const char *ktree,
+		     const char *profile, const char *ready, const char *cmd,
+		     const char *want, char **all)
 {
-	static const char cmd[] =
-		"test -b /dev/rbd0 && busybox grep -q ' /mnt xfs ' /proc/mounts && echo MAPPED-$((6 * 7)); exit 0\n";
-	char *out = NULL;
+	char *var = strf("PROFILE=%s", profile), *out = NULL;
 	size_t len = 0;
 	int fd, st;
 	pid_t pid;
 
-	if (!self->before)
-		return;
-	if (!have_ceph())
-		SKIP(return, NO_CEPH);
 	pid = forkpty(&fd, NULL, NULL, NULL);
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
-		if (chdir(self->ktree))
+		if (chdir(ktree))
 			_exit(127);
-		execlp("make", "make", "-s", "rapido-boot", "PROFILE=rbd",
-		       (char *)NULL);
+		execlp("make", "make", "-s", "rapido-boot", var, (char *)NULL);
 		_exit(127);
 	}
-	EXPECT_EQ(0, pty_expect(fd, &out, &len, "stays mapped and mounted on /mnt", 600))
+	EXPECT_EQ(0, pty_expect(fd, &out, &len, ready, 600))
 		TH_LOG("no autorun output:\n%s", out);
 	EXPECT_EQ(0, pty_expect(fd, &out, &len, "rapido-init: autorun exited with status 0", 60))
 		TH_LOG("the autorun failed:\n%s", out);
 	EXPECT_EQ(0, pty_expect(fd, &out, &len, "# ", 60))
 		TH_LOG("no shell prompt:\n%s", out);
 	ASSERT_EQ((ssize_t)strlen(cmd), write(fd, cmd, strlen(cmd)));
-	/* the typed line echoes "$((6 * 7))"; only the shell prints 42 */
-	EXPECT_EQ(0, pty_expect(fd, &out, &len, "MAPPED-42", 60))
-		TH_LOG("/dev/rbd0 is not there under the shell:\n%s", out);
+	EXPECT_EQ(0, pty_expect(fd, &out, &len, want, 60))
+		TH_LOG("'%s' is not under the shell:\n%s", want, out);
 	pty_expect(fd, &out, &len, "\n-- no such output --", 120);
 	ASSERT_EQ(pid, waitpid(pid, &st, 0));
 	EXPECT_TRUE(WIFEXITED(st));
 	EXPECT_EQ(0, WEXITSTATUS(st)) TH_LOG("output:\n%s", out);
 	close(fd);
+	free(var);
+	*all = out;
+}
+
+/*
+ * make rapido-boot PROFILE=rbd: after the autorun the shell is vm1's,
+ * /dev/rbd0 is there and XFS is mounted on /mnt; leaving the shell ends
+ * the run with exit 0. (The typed line echoes "$((6 * 7))"; only the
+ * shell prints 42.)
+ */
+TEST_F_TIMEOUT(net, rbd_boot_leaves_the_image_mapped, 900)
+{
+	char *out = NULL;
+
+	if (!self->before)
+		return;
+	if (!have_ceph())
+		SKIP(return, NO_CEPH);
+	boot_pty(_metadata, self->ktree, "rbd",
+		 "stays mapped and mounted on /mnt",
+		 "test -b /dev/rbd0 && busybox grep -q ' /mnt xfs ' /proc/mounts && echo MAPPED-$((6 * 7)); exit 0\n",
+		 "MAPPED-42", &out);
+	free(out);
+}
+
+/*
+ * make rapido-boot of a two-VM profile (cephfs): the terminal is vm1's
+ * console and its shell, CephFS mounted there; rapido-vm says where vm2's
+ * console is.
+ */
+TEST_F_TIMEOUT(net, cephfs_boot_gives_vm1s_shell, 900)
+{
+	char *out = NULL;
+
+	if (!self->before)
+		return;
+	if (!have_ceph())
+		SKIP(return, NO_CEPH);
+	boot_pty(_metadata, self->ktree, "cephfs",
+		 "cephfs: cephfs stays mounted on /mnt",
+		 "busybox grep -q ' /mnt ceph ' /proc/mounts && echo CEPHFS-$((6 * 7)) on $(busybox hostname); exit 0\n",
+		 "CEPHFS-42 on rapido1", &out);
+	EXPECT_NE(NULL, strstr(out, "vm1's console is this terminal")) TH_LOG("%s", out);
+	EXPECT_TRUE(matches(out, "vm2: tail -f .*/\\.rapido/vm2/console\\.log")) TH_LOG("%s", out);
 	free(out);
 }
 
@@ -522,9 +562,9 @@ TEST_F_TIMEOUT(net, lio_iscsi_two_vms, 900)
 	ASSERT_EQ(0, make_vars(&r, self->ktree, "rapido-test",
 			       "PROFILE=lio-iscsi", NULL));
 	EXPECT_EQ(0, r.status) run_dump(&r);
-	EXPECT_TRUE(matches(r.out, "vm2\\| lio-iscsi: .* discovered: 192\\.168\\.155\\.101:3260,1 iqn\\.2003-01\\.org\\.linux-iscsi\\.rapido:lio-iscsi$")) run_dump(&r);
+	EXPECT_TRUE(matches(r.out, "vm2\\| lio-iscsi: .* discovered: 192\\.168\\.155\\.101:3260,1 iqn\\.2003-01\\.org\\.linux-iscsi\\.rapido:lio-iscsi\r?$")) run_dump(&r);
 	for (int i = 0; i < 3; i++) {
-		want = strf("vm2\\| lio-iscsi: .* LUN %d is /dev/sd[a-z] \\(FILEIO, 32 MiB\\)$",
+		want = strf("vm2\\| lio-iscsi: .* LUN %d is /dev/sd[a-z] \\(FILEIO, 32 MiB\\)\r?$",
 			    i);
 		EXPECT_TRUE(matches(r.out, want)) run_dump(&r);
 		free(want);
@@ -555,6 +595,50 @@ TEST_F_TIMEOUT(net, lio_iscsi_one_vm_fails, 900)
 	EXPECT_TRUE(both_have(&r, "lio-iscsi: wants VMS=2 (a target and an initiator), not 1")) run_dump(&r);
 	EXPECT_TRUE(both_have(&r, "autorun exited with status 1")) run_dump(&r);
 	run_free(&r);
+}
+
+/*
+ * A profile's host side (an executable `host` beside its manifest) runs
+ * in the lab with the image's lab facts; its output is printed with
+ * "host: " in front, and its failure fails a run whose VM passed (exit 1,
+ * naming the host side and its status).
+ */
+TEST_F_TIMEOUT(net, host_side_failure_fails_the_run, 900)
+{
+	static const char *const files[][3] = {
+		{ "settings", "NET=y\n", "0644" },
+		{ "manifest", "include ../lib/lab.manifest\n", "0644" },
+		{ "autorun", "#!/bin/sh\n. /rapido/lib/lab.sh\necho GUEST-RAN\n",
+		  "0755" },
+		{ "host", "#!/bin/sh\necho \"HOST-SAW $RAPIDO_VM1_ADDR $RAPIDO_LAB_HOST $(ip -o link show rbr0 | grep -c rbr0)\"\nexit 3\n",
+		  "0755" },
+	};
+	char *const argv[] = { "scripts/rapido/rapido-test",
+			       "PROFILE=rapido-test-host", NULL };
+	char *pdir = strf("%s/tools/testing/rapido/profiles/rapido-test-host",
+			  self->ktree);
+	struct run r;
+
+	if (!self->before)
+		return;
+	rm_rf(pdir);
+	ASSERT_EQ(0, mkdir(pdir, 0755));
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		char *path = strf("%s/%s", pdir, files[i][0]);
+
+		ASSERT_EQ(0, write_file(path, strtol(files[i][2], NULL, 8),
+					files[i][1]));
+		free(path);
+	}
+	ASSERT_EQ(0, run_in(&r, self->ktree, argv));
+	EXPECT_EQ(1, r.status) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "GUEST-RAN")) run_dump(&r);
+	/* the lab's facts, and run in the lab's namespace (its bridge) */
+	EXPECT_NE(NULL, strstr(r.out, "host: HOST-SAW 192.168.155.101 192.168.155.1 1\n")) run_dump(&r);
+	EXPECT_NE(NULL, strstr(r.err, "rapido: FAIL: the host side of profile 'rapido-test-host' (profiles/rapido-test-host/host) exited with status 3")) run_dump(&r);
+	run_free(&r);
+	EXPECT_EQ(0, rm_rf(pdir));
+	free(pdir);
 }
 
 /*
