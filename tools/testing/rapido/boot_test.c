@@ -737,20 +737,15 @@ TEST_F_TIMEOUT(boot, cut_writes_the_image, BOOT_TIMEOUT)
  */
 TEST_F_TIMEOUT(boot, boot_gives_a_shell_on_the_console, BOOT_TIMEOUT)
 {
+	char *const argv[] = { "make", "-s", "rapido-boot", "PROFILE=simple",
+			       NULL };
 	char *out = NULL;
 	size_t len = 0;
 	int fd, st;
 	pid_t pid;
 
-	pid = forkpty(&fd, NULL, NULL, NULL);
+	pid = pty_spawn(self->ktree, argv, &fd);
 	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		if (chdir(self->ktree))
-			_exit(127);
-		execlp("make", "make", "-s", "rapido-boot", "PROFILE=simple",
-		       (char *)NULL);
-		_exit(127);
-	}
 	/* dash's interactive prompt for root, after the autorun's output */
 	EXPECT_EQ(0, pty_expect(fd, &out, &len, "mounts and modules ok", 300))
 		TH_LOG("no autorun output:\n%s", out);

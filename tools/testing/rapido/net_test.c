@@ -36,7 +36,6 @@
  * for lio-iscsi open-iscsi (scripts/rapido/quickstart installs them).
  * SKIPs otherwise.
  */
-#include <pty.h>
 #include <regex.h>
 #include <signal.h>
 #include <sys/file.h>
@@ -133,6 +132,17 @@ static char *word_after(const char *text, const char *key)
 	return strndup(p, strcspn(p, " \r\n"));
 }
 
+/* Every string of the NULL-terminated @want is in @r's stdout. */
+static void expect_out(struct __test_metadata *_metadata,
+		       const struct run *r, const char *const *want)
+{
+	for (; *want; want++)
+		EXPECT_NE(NULL, strstr(r->out, *want)) {
+			TH_LOG("no '%s' in the output", *want);
+			run_dump(r);
+		}
+}
+
 /* Does @text match the extended regular expression @re? */
 static int matches(const char *text, const char *re)
 {
@@ -146,13 +156,23 @@ static int matches(const char *text, const char *re)
 	return hit;
 }
 
-static int have_ceph(void)
-{
-	return !access("/usr/bin/ceph-osd", X_OK) &&
-	       !access("/usr/bin/rbd", X_OK);
-}
 
 #define NO_CEPH	"Ceph is not installed (apt-get install ceph-mon ceph-mgr ceph-osd ceph-mds ceph-common)"
+
+/* Is Ceph installed? If not, the test skips. */
+static int need_ceph(struct __test_metadata *_metadata)
+{
+	if (access("/usr/bin/ceph-osd", X_OK) || access("/usr/bin/rbd", X_OK))
+		SKIP(return 0, NO_CEPH);
+	return 1;
+}
+
+/* make rapido-test with the VAR=value arguments into *@r: it passes. */
+#define TEST_PASSES(r, ...) do {					\
+	ASSERT_EQ(0, make_vars(r, self->ktree, "rapido-test",		\
+			       __VA_ARGS__, NULL));			\
+	EXPECT_EQ(0, (r)->status) run_dump(r);				\
+} while (0)
 
 /*
  * network with VMS=1 (the benchmark's networked boot): ping and the TCP
@@ -167,11 +187,11 @@ TEST_F_TIMEOUT(net, network_one_vm, 900)
 
 	if (!self->before)
 		return;
-	ASSERT_EQ(0, make_vars(&r, self->ktree, "rapido-test",
-			       "PROFILE=network", "VMS=1", NULL));
-	EXPECT_EQ(0, r.status) run_dump(&r);
-	EXPECT_NE(NULL, strstr(r.out, "network: rapido1 at 192.168.155.101/24, lab host 192.168.155.1, vm1 of 1")) run_dump(&r);
-	EXPECT_NE(NULL, strstr(r.out, "3 packets transmitted, 3 packets received")) run_dump(&r);
+	TEST_PASSES(&r, "PROFILE=network", "VMS=1");
+	expect_out(_metadata, &r, (const char *const []){
+		"network: rapido1 at 192.168.155.101/24, lab host 192.168.155.1, vm1 of 1",
+		"3 packets transmitted, 3 packets received",
+		NULL });
 	EXPECT_TRUE(matches(r.out, "^rapido: lab up [0-9]+ ms, tcpecho up [0-9]+ ms, vm1 boot [0-9.]+ s, autorun [0-9.]+ s$")) run_dump(&r);
 	sum = word_after(r.out, "and back intact, sha256 ");
 	ASSERT_NE(NULL, sum) run_dump(&r);
@@ -204,13 +224,13 @@ TEST_F_TIMEOUT(net, network_two_vms, 900)
 
 	if (!self->before)
 		return;
-	ASSERT_EQ(0, make_vars(&r, self->ktree, "rapido-test",
-			       "PROFILE=network", NULL));
-	EXPECT_EQ(0, r.status) run_dump(&r);
-	EXPECT_NE(NULL, strstr(r.out, "network: rapido1 at 192.168.155.101/24, lab host 192.168.155.1, vm1 of 2")) run_dump(&r);
-	EXPECT_NE(NULL, strstr(r.out, "network: rapido2 at 192.168.155.102/24, lab host 192.168.155.1, vm2 of 2")) run_dump(&r);
-	EXPECT_NE(NULL, strstr(r.out, "network: vm1 reaches 192.168.155.102")) run_dump(&r);
-	EXPECT_NE(NULL, strstr(r.out, "network: vm2 reaches 192.168.155.101")) run_dump(&r);
+	TEST_PASSES(&r, "PROFILE=network");
+	expect_out(_metadata, &r, (const char *const []){
+		"network: rapido1 at 192.168.155.101/24, lab host 192.168.155.1, vm1 of 2",
+		"network: rapido2 at 192.168.155.102/24, lab host 192.168.155.1, vm2 of 2",
+		"network: vm1 reaches 192.168.155.102",
+		"network: vm2 reaches 192.168.155.101",
+		NULL });
 	sum = word_after(r.out, "to vm1 192.168.155.101:7358 and back intact, sha256 ");
 	ASSERT_NE(NULL, sum) run_dump(&r);
 	text = strf("network: vm1 echo: ok 4194304 %s", sum);
@@ -261,15 +281,13 @@ TEST_F_TIMEOUT(net, rbd_profile, 900)
 	char *marker, *cmd, *env;
 	struct run r;
 
-	if (!self->before)
+	if (!self->before || !need_ceph(_metadata))
 		return;
-	if (!have_ceph())
-		SKIP(return, NO_CEPH);
-	ASSERT_EQ(0, make_vars(&r, self->ktree, "rapido-test", "PROFILE=rbd",
-			       NULL));
-	EXPECT_EQ(0, r.status) run_dump(&r);
-	EXPECT_NE(NULL, strstr(r.out, "read back intact")) run_dump(&r);
-	EXPECT_NE(NULL, strstr(r.out, "rbd: unmounted and unmapped")) run_dump(&r);
+	TEST_PASSES(&r, "PROFILE=rbd");
+	expect_out(_metadata, &r, (const char *const []){
+		"read back intact",
+		"rbd: unmounted and unmapped",
+		NULL });
 	EXPECT_TRUE(matches(r.out, "^rapido: lab up [0-9]+ ms, ceph up [0-9]+ ms, vm1 boot [0-9.]+ s, autorun [0-9.]+ s$")) run_dump(&r);
 	marker = word_after(r.out, "rbd: marker ");
 	ASSERT_NE(NULL, marker) run_dump(&r);
@@ -304,87 +322,75 @@ TEST_F_TIMEOUT(net, rbd_profile, 900)
 }
 
 /*
- * make rapido-boot PROFILE=@profile under a pty, as a user types it: wait
- * for the autorun's @ready line and its end, then the shell's prompt; type
- * @cmd; its output must hold @want; the run must end with exit 0 once the
- * shell exits. The whole output, for more checks, in *@all.
+ * make rapido-boot PROFILE=<profile> under a pty, as a user types it:
+ * wait for the autorun's @ready line and its end, then the shell's prompt;
+ * type @cmd, whose output must hold @want (the typed line echoes
+ * "$((6 * 7))"; only the shell prints 42); the run must end with exit 0
+ * once the shell exits; @also (a regular expression, or NULL) must be in
+ * the whole output.
  */
+struct boot_case {
+	const char *profile, *ready, *cmd, *want, *also;
+};
+
+static const struct boot_case boot_cases[] = {
+	/* the shell is vm1's, /dev/rbd0 there, XFS mounted on /mnt */
+	{ "rbd", "stays mapped and mounted on /mnt",
+	  "test -b /dev/rbd0 && busybox grep -q ' /mnt xfs ' /proc/mounts && echo MAPPED-$((6 * 7)); exit 0\n",
+	  "MAPPED-42", NULL },
+	/*
+	 * two VMs: the terminal is vm1's console and its shell, CephFS
+	 * mounted there; rapido-vm says where vm2's console is
+	 */
+	{ "cephfs", "cephfs: cephfs stays mounted on /mnt",
+	  "busybox grep -q ' /mnt ceph ' /proc/mounts && echo CEPHFS-$((6 * 7)) on $(busybox hostname); exit 0\n",
+	  "CEPHFS-42 on rapido1",
+	  "vm1's console is this terminal(.|\n)*vm2: tail -f .*/\\.rapido/vm2/console\\.log" },
+};
+
 static void boot_pty(struct __test_metadata *_metadata, const char *ktree,
-		     const char *profile, const char *ready, const char *cmd,
-		     const char *want, char **all)
+		     const struct boot_case *c)
 {
-	char *var = strf("PROFILE=%s", profile), *out = NULL;
+	char *var = strf("PROFILE=%s", c->profile), *out = NULL;
+	char *const argv[] = { "make", "-s", "rapido-boot", var, NULL };
 	size_t len = 0;
 	int fd, st;
 	pid_t pid;
 
-	pid = forkpty(&fd, NULL, NULL, NULL);
+	if (!need_ceph(_metadata))
+		return;
+	pid = pty_spawn(ktree, argv, &fd);
 	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		if (chdir(ktree))
-			_exit(127);
-		execlp("make", "make", "-s", "rapido-boot", var, (char *)NULL);
-		_exit(127);
-	}
-	EXPECT_EQ(0, pty_expect(fd, &out, &len, ready, 600))
+	EXPECT_EQ(0, pty_expect(fd, &out, &len, c->ready, 600))
 		TH_LOG("no autorun output:\n%s", out);
 	EXPECT_EQ(0, pty_expect(fd, &out, &len, "rapido-init: autorun exited with status 0", 60))
 		TH_LOG("the autorun failed:\n%s", out);
 	EXPECT_EQ(0, pty_expect(fd, &out, &len, "# ", 60))
 		TH_LOG("no shell prompt:\n%s", out);
-	ASSERT_EQ((ssize_t)strlen(cmd), write(fd, cmd, strlen(cmd)));
-	EXPECT_EQ(0, pty_expect(fd, &out, &len, want, 60))
-		TH_LOG("'%s' is not under the shell:\n%s", want, out);
+	ASSERT_EQ((ssize_t)strlen(c->cmd), write(fd, c->cmd, strlen(c->cmd)));
+	EXPECT_EQ(0, pty_expect(fd, &out, &len, c->want, 60))
+		TH_LOG("'%s' is not under the shell:\n%s", c->want, out);
 	pty_expect(fd, &out, &len, "\n-- no such output --", 120);
 	ASSERT_EQ(pid, waitpid(pid, &st, 0));
 	EXPECT_TRUE(WIFEXITED(st));
 	EXPECT_EQ(0, WEXITSTATUS(st)) TH_LOG("output:\n%s", out);
+	if (c->also)
+		EXPECT_TRUE(matches(out, c->also)) TH_LOG("%s", out);
 	close(fd);
+	free(out);
 	free(var);
-	*all = out;
 }
 
-/*
- * make rapido-boot PROFILE=rbd: after the autorun the shell is vm1's,
- * /dev/rbd0 is there and XFS is mounted on /mnt; leaving the shell ends
- * the run with exit 0. (The typed line echoes "$((6 * 7))"; only the
- * shell prints 42.)
- */
 TEST_F_TIMEOUT(net, rbd_boot_leaves_the_image_mapped, 900)
 {
-	char *out = NULL;
-
-	if (!self->before)
-		return;
-	if (!have_ceph())
-		SKIP(return, NO_CEPH);
-	boot_pty(_metadata, self->ktree, "rbd",
-		 "stays mapped and mounted on /mnt",
-		 "test -b /dev/rbd0 && busybox grep -q ' /mnt xfs ' /proc/mounts && echo MAPPED-$((6 * 7)); exit 0\n",
-		 "MAPPED-42", &out);
-	free(out);
+	if (self->before)
+		boot_pty(_metadata, self->ktree, &boot_cases[0]);
 }
 
-/*
- * make rapido-boot of a two-VM profile (cephfs): the terminal is vm1's
- * console and its shell, CephFS mounted there; rapido-vm says where vm2's
- * console is.
- */
 TEST_F_TIMEOUT(net, cephfs_boot_gives_vm1s_shell, 900)
 {
-	char *out = NULL;
-
-	if (!self->before)
-		return;
-	if (!have_ceph())
-		SKIP(return, NO_CEPH);
-	boot_pty(_metadata, self->ktree, "cephfs",
-		 "cephfs: cephfs stays mounted on /mnt",
-		 "busybox grep -q ' /mnt ceph ' /proc/mounts && echo CEPHFS-$((6 * 7)) on $(busybox hostname); exit 0\n",
-		 "CEPHFS-42 on rapido1", &out);
-	EXPECT_NE(NULL, strstr(out, "vm1's console is this terminal")) TH_LOG("%s", out);
-	EXPECT_TRUE(matches(out, "vm2: tail -f .*/\\.rapido/vm2/console\\.log")) TH_LOG("%s", out);
-	free(out);
+	if (self->before)
+		boot_pty(_metadata, self->ktree, &boot_cases[1]);
 }
 
 /*
@@ -397,15 +403,13 @@ TEST_F_TIMEOUT(net, cephfs_two_vms, 900)
 	char *sum, *want;
 	struct run r;
 
-	if (!self->before)
+	if (!self->before || !need_ceph(_metadata))
 		return;
-	if (!have_ceph())
-		SKIP(return, NO_CEPH);
-	ASSERT_EQ(0, make_vars(&r, self->ktree, "rapido-test", "PROFILE=cephfs",
-			       NULL));
-	EXPECT_EQ(0, r.status) run_dump(&r);
-	EXPECT_NE(NULL, strstr(r.out, "cephfs: vm1 of 2 mounted cephfs from 192.168.155.1:6789 on /mnt")) run_dump(&r);
-	EXPECT_NE(NULL, strstr(r.out, "cephfs: vm2 of 2 mounted cephfs from 192.168.155.1:6789 on /mnt")) run_dump(&r);
+	TEST_PASSES(&r, "PROFILE=cephfs");
+	expect_out(_metadata, &r, (const char *const []){
+		"cephfs: vm1 of 2 mounted cephfs from 192.168.155.1:6789 on /mnt",
+		"cephfs: vm2 of 2 mounted cephfs from 192.168.155.1:6789 on /mnt",
+		NULL });
 	sum = word_after(r.out, "/data: sha256 ");
 	ASSERT_NE(NULL, sum) run_dump(&r);
 	want = strf("/data written by vm1: sha256 %s", sum);
@@ -429,10 +433,8 @@ TEST_F_TIMEOUT(net, cephfs_without_mds_caps_fails, 900)
 	char *keyring, *conf, *cmd, *vars[3];
 	struct run r;
 
-	if (!self->before)
+	if (!self->before || !need_ceph(_metadata))
 		return;
-	if (!have_ceph())
-		SKIP(return, NO_CEPH);
 	ASSERT_EQ(0, make_vars(&r, self->ktree, "rapido-ceph-up", NULL));
 	ASSERT_EQ(0, r.status) run_dump(&r);
 	run_free(&r);
@@ -479,9 +481,7 @@ TEST_F_TIMEOUT(net, dropbear_profile, 900)
 		return;
 	if (access("/usr/sbin/dropbear", X_OK) || access("/usr/bin/ssh", X_OK))
 		SKIP(return, "dropbear or ssh is not installed (apt-get install dropbear-bin openssh-client)");
-	ASSERT_EQ(0, make_vars(&r, self->ktree, "rapido-test",
-			       "PROFILE=dropbear", NULL));
-	EXPECT_EQ(0, r.status) run_dump(&r);
+	TEST_PASSES(&r, "PROFILE=dropbear");
 	path = strf("%s/include/config/kernel.release", self->ktree);
 	rel = read_text(path);
 	ASSERT_NE(NULL, rel);
@@ -489,8 +489,10 @@ TEST_F_TIMEOUT(net, dropbear_profile, 900)
 	want = strf("host: dropbear: ssh root@192.168.155.101 'busybox uname -n -r' printed 'rapido1 %s'",
 		    rel);
 	EXPECT_NE(NULL, strstr(r.out, want)) run_dump(&r);
-	EXPECT_NE(NULL, strstr(r.out, "rapido: host side: PASS")) run_dump(&r);
-	EXPECT_NE(NULL, strstr(r.out, "dropbear: the host logged in over ssh")) run_dump(&r);
+	expect_out(_metadata, &r, (const char *const []){
+		"rapido: host side: PASS",
+		"dropbear: the host logged in over ssh",
+		NULL });
 	free(want);
 	free(path);
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
@@ -559,9 +561,7 @@ TEST_F_TIMEOUT(net, lio_iscsi_two_vms, 900)
 		return;
 	if (access("/sbin/iscsid", X_OK))
 		SKIP(return, "open-iscsi is not installed (apt-get install open-iscsi)");
-	ASSERT_EQ(0, make_vars(&r, self->ktree, "rapido-test",
-			       "PROFILE=lio-iscsi", NULL));
-	EXPECT_EQ(0, r.status) run_dump(&r);
+	TEST_PASSES(&r, "PROFILE=lio-iscsi");
 	EXPECT_TRUE(matches(r.out, "vm2\\| lio-iscsi: .* discovered: 192\\.168\\.155\\.101:3260,1 iqn\\.2003-01\\.org\\.linux-iscsi\\.rapido:lio-iscsi\r?$")) run_dump(&r);
 	for (int i = 0; i < 3; i++) {
 		want = strf("vm2\\| lio-iscsi: .* LUN %d is /dev/sd[a-z] \\(FILEIO, 32 MiB\\)\r?$",
@@ -573,8 +573,10 @@ TEST_F_TIMEOUT(net, lio_iscsi_two_vms, 900)
 	ASSERT_NE(NULL, sum) run_dump(&r);
 	want = strf("LU 0's backing file holds vm2's 8 MiB: sha256 %s", sum);
 	EXPECT_NE(NULL, strstr(r.out, want)) run_dump(&r);
-	EXPECT_NE(NULL, strstr(r.out, "logged out: the disks are gone")) run_dump(&r);
-	EXPECT_NE(NULL, strstr(r.out, "PASS: all 2 VMs passed")) run_dump(&r);
+	expect_out(_metadata, &r, (const char *const []){
+		"logged out: the disks are gone",
+		"PASS: all 2 VMs passed",
+		NULL });
 	free(want);
 	free(sum);
 	run_free(&r);
@@ -690,9 +692,7 @@ TEST_F_TIMEOUT(net, killed_run_does_not_block, 900)
 		run_free(&r);
 		break;
 	}
-	ASSERT_EQ(0, make_vars(&r, self->ktree, "rapido-test",
-			       "PROFILE=network", "VMS=1", NULL));
-	EXPECT_EQ(0, r.status) run_dump(&r);
+	TEST_PASSES(&r, "PROFILE=network", "VMS=1");
 	EXPECT_NE(NULL, strstr(r.out, "and back intact")) run_dump(&r);
 	run_free(&r);
 }

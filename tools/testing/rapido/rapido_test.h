@@ -18,6 +18,7 @@
 #include <fnmatch.h>
 #include <ftw.h>
 #include <poll.h>
+#include <pty.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -256,6 +257,23 @@ static inline int pty_expect(int fd, char **buf, size_t *len,
 		rt_append(buf, len, chunk, n);
 	}
 	return 0;
+}
+
+/*
+ * Run argv[0] (PATH searched) in @dir on a new pty, as from a terminal:
+ * its pid (or -1), the pty's master in *@fd.
+ */
+static inline pid_t pty_spawn(const char *dir, char *const argv[], int *fd)
+{
+	pid_t pid = forkpty(fd, NULL, NULL, NULL);
+
+	if (pid == 0) {
+		if (chdir(dir))
+			_exit(127);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
 }
 
 /* Is @pid gone (no such process, or a zombie)? */
