@@ -345,7 +345,7 @@ static const struct boot_case boot_cases[] = {
 	{ "cephfs", "cephfs: cephfs stays mounted on /mnt",
 	  "busybox grep -q ' /mnt ceph ' /proc/mounts && echo CEPHFS-$((6 * 7)) on $(busybox hostname); exit 0\n",
 	  "CEPHFS-42 on rapido1",
-	  X },
+	  "vm1's console is this terminal(.|\n)*vm2: .*/\\.rapido/vm2/console\\.log" },
 };
 
 static void boot_pty(struct __test_metadata *_metadata, const char *ktree,
