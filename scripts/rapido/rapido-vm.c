@@ -32,8 +32,10 @@
  * and --results FILE gets one TAP point per VM.
  *
  * --mode boot: vm1's console is the terminal (QEMU's monitor on Ctrl-a
- * c); the others' consoles go to their logs only, and the run ends when
- * vm1's QEMU does (the others are stopped then).
+ * c); the others' go to their logs and to a unix socket
+ * DIR/vm<N>/console.sock, which `rapido-vm --attach DIR/vm<N>` makes
+ * another terminal's (Ctrl-] detaches). The run ends when vm1's QEMU does
+ * (the others are stopped then).
  *
  * rapido-vm dies with its parent (PR_SET_PDEATHSIG), QEMU with rapido-vm;
  * nothing under DIR is opened through a symlink.
@@ -158,7 +160,7 @@ static int loop_ms(const struct fleet *f, double deadline, bool quick)
 static void fleet_wait(struct fleet *f, int sigfd, unsigned long timeout,
 		       bool probe, int silent_ms)
 {
-	const unsigned int per = 5;	/* pidfd, console, 3 control */
+	const unsigned int per = 7;	/* pidfd, console, 3 control, 2 attach */
 	double t0 = now_ms(), deadline = timeout ? t0 + timeout * 1000.0 : 0;
 	struct pollfd *p = xcalloc(1 + per * f->n, sizeof(*p));
 	bool boot = f->n > 1 && !f->o->mode->batch;
@@ -181,6 +183,7 @@ static void fleet_wait(struct fleet *f, int sigfd, unsigned long timeout,
 			q[1] = (struct pollfd) { .fd = vm->io.fd,
 						 .events = POLLIN };
 			control_pollfds(&vm->ctl, &q[2]);
+			console_pollfds(vm, &q[5]);
 			if (vm->pid > 0 && !vm->kill_at &&
 			    ((probe && !vm->run.console_seen) ||
 			     (silent_ms && !vm->judge.bytes)))
@@ -207,6 +210,8 @@ static void fleet_wait(struct fleet *f, int sigfd, unsigned long timeout,
 
 			if (n > 0 && q[1].revents)
 				console_read(&vm->io);
+			if (n > 0)
+				console_serve(vm, &q[5]);
 			if (vm->pid > 0 || vm->ctl.conn_fd >= 0)
 				control_events(&vm->ctl, &q[2]);
 			if (vm->judge.bytes)
@@ -255,7 +260,7 @@ static int fleet_start(struct fleet *f, const char *accel,
 		int ret;
 
 		vm->io = (struct console_io) {
-			.fd = -1,
+			.fd = -1, .peer = -1,
 			.echo = f->n > 1 && !o->mode->batch ? vm->boot :
 				!(o->quiet && o->mode->batch),
 			.prefix = f->n > 1 && o->mode->batch ? vm->prefix : NULL,
@@ -270,6 +275,8 @@ static int fleet_start(struct fleet *f, const char *accel,
 		if (clog_open(&vm->log, vm, o->log_limit))
 			return -EIO;
 		if (control_open(&vm->ctl, o, vm))
+			return -EIO;
+		if (!o->mode->batch && !vm->boot && console_listen(vm))
 			return -EIO;
 		build_args(&a, o, vm, accel);
 		ret = qemu_start(o, vm, a.v, oldmask);
@@ -295,6 +302,7 @@ static void fleet_close(struct fleet *f)
 			close(vm->io.fd);
 		vm->io.fd = -1;
 		control_close(&vm->ctl);
+		console_unlisten(vm);
 		vm->logerr = clog_close(&vm->log);
 	}
 }
@@ -589,11 +597,12 @@ static void show_consoles(const struct fleet *f)
 {
 	if (f->o->mode->batch || f->n < 2)
 		return;
-	fprintf(stderr, "%s: vm%u's console is this terminal; the others' are in their logs:\n",
+	fprintf(stderr, "%s: vm%u's console is this terminal; the others' from another one:\n",
 		prog, f->vms[0].num);
 	for (unsigned int i = 1; i < f->n; i++)
-		fprintf(stderr, "%s:   %s: tail -f %s\n", prog,
-			f->vms[i].label, f->vms[i].console);
+		fprintf(stderr, "%s:   %s: %s --attach %s (Ctrl-] detaches; log: %s)\n",
+			prog, f->vms[i].label, prog, f->vms[i].dir,
+			f->vms[i].console);
 }
 
 int main(int argc, char **argv)
@@ -609,6 +618,8 @@ int main(int argc, char **argv)
 		return ret > 0 ? EXIT_PASS : EXIT_RAPIDO;
 	if (o.check)
 		return check(&o);
+	if (o.attach)
+		return console_attach(o.attach);
 
 	check_input(o.kernel);
 	check_input(o.initrd);
@@ -630,7 +641,8 @@ int main(int argc, char **argv)
 
 		vm->lock_fd = vm->dfd = vm->netns_fd = vm->pidfd = -1;
 		vm->pid = -1;
-		vm->io.fd = vm->log.fd = -1;
+		vm->io.fd = vm->log.fd = vm->io.peer = -1;
+		vm->con_listen = vm->con_in = -1;
 		vm->ctl = (struct control) { .listen_fd = -1, .conn_fd = -1,
 					     .qmp_fd = -1, .vm = vm };
 		vm->boot = !o.mode->batch && !i;
@@ -639,7 +651,7 @@ int main(int argc, char **argv)
 		return EXIT_RAPIDO;
 	for (unsigned int i = 0; i < f.n; i++) {
 		struct vm *vm = &f.vms[i];
-		const char *sock = o.control ? vm->control : vm->qmp;
+		const char *sock = vm->con_sock;
 
 		if (vm_nic(&o, vm))
 			return EXIT_RAPIDO;

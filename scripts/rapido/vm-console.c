@@ -11,9 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <unistd.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include "vm.h"
@@ -168,6 +171,13 @@ ssize_t console_read(struct console_io *io)
 	if (io->echo && console_echo(io, buf, n))
 		io->echo = false;
 	clog_write(io->log, buf, n);
+	/* an attached client that cannot keep up loses output, not the VM */
+	if (io->peer >= 0 &&
+	    send(io->peer, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 &&
+	    errno != EAGAIN) {
+		close(io->peer);
+		io->peer = -1;
+	}
 	return n;
 }
 
@@ -182,7 +192,7 @@ int qemu_start(const struct opts *o, struct vm *vm, char **argv,
 	       const sigset_t *oldmask)
 {
 	pid_t *pid = &vm->pid;
-	int *pidfd = &vm->pidfd, *confd = &vm->io.fd;
+	int *pidfd = &vm->pidfd, *confd = &vm->io.fd, stdin_pipe[2] = { -1, -1 };
 	int pfd[2], cfd[2], err = 0;
 	pid_t parent = getpid();
 	ssize_t r;
@@ -197,6 +207,11 @@ int qemu_start(const struct opts *o, struct vm *vm, char **argv,
 		close(pfd[1]);
 		return -errno;
 	}
+	/* a console reached through console.sock: QEMU's stdin a pipe */
+	if (vm->con_listen >= 0 && pipe2(stdin_pipe, O_CLOEXEC)) {
+		error_errno(errno, "cannot create a pipe");
+		return -errno;
+	}
 	fflush(NULL);
 	*pid = fork();
 	if (*pid < 0) {
@@ -204,7 +219,8 @@ int qemu_start(const struct opts *o, struct vm *vm, char **argv,
 		return -errno;
 	}
 	if (!*pid) {
-		int in = open("/dev/null", O_RDONLY);
+		int in = stdin_pipe[0] >= 0 ? stdin_pipe[0] :
+			 open("/dev/null", O_RDONLY);
 		int errf = openat(vm->dfd, "qemu.err", O_WRONLY | O_CREAT |
 				  O_EXCL | O_NOFOLLOW, 0644);
 
@@ -241,6 +257,11 @@ fail_err:
 	}
 	close(pfd[1]);
 	close(cfd[1]);
+	if (stdin_pipe[0] >= 0) {
+		close(stdin_pipe[0]);
+		vm->con_in = stdin_pipe[1];
+		fcntl(vm->con_in, F_SETFL, O_NONBLOCK);
+	}
 	do {
 		r = read(pfd[0], &err, sizeof(err));
 	} while (r < 0 && errno == EINTR);
@@ -248,6 +269,7 @@ fail_err:
 	if (r == sizeof(err)) {
 		close(cfd[0]);
 		waitpid(*pid, NULL, 0);
+		*pid = -1;
 		if (err < 0) {
 			error_errno(err, "cannot enter the network namespace '/run/netns/%s' for QEMU",
 				    vm->netns);
@@ -264,6 +286,7 @@ fail_err:
 		err = errno;
 		kill(*pid, SIGKILL);
 		waitpid(*pid, NULL, 0);
+		*pid = -1;
 		close(cfd[0]);
 		error_errno(err, "cannot watch QEMU (pidfd_open)");
 		return -err;
@@ -285,3 +308,114 @@ void show_qemu_err(const struct vm *vm)
 }
 
 
+
+/* ---- boot mode: the consoles of vm2 and on, through console.sock ---- */
+
+/*
+ * Listen on DIR/vm<N>/console.sock: one client at a time (a newer one
+ * replaces it) gets the console's output from then on, and what it sends
+ * goes to QEMU's stdin, the guest's console input (rapido-vm --attach).
+ */
+int console_listen(struct vm *vm)
+{
+	vm->con_listen = listen_unix(vm->con_sock);
+	return vm->con_listen < 0 ? vm->con_listen : 0;
+}
+
+void console_pollfds(const struct vm *vm, struct pollfd *p)
+{
+	p[0] = (struct pollfd) { .fd = vm->con_listen, .events = POLLIN };
+	p[1] = (struct pollfd) { .fd = vm->io.peer, .events = POLLIN };
+}
+
+/* A client to accept, or its keys for the guest. */
+void console_serve(struct vm *vm, const struct pollfd *p)
+{
+	char buf[4096];
+	ssize_t n;
+
+	if (p[1].fd >= 0 && p[1].fd == vm->io.peer && p[1].revents) {
+		n = read(vm->io.peer, buf, sizeof(buf));
+		if (n <= 0 && !(n < 0 && errno == EINTR)) {
+			close(vm->io.peer);
+			vm->io.peer = -1;
+		} else if (n > 0 && vm->con_in >= 0 &&
+			   write(vm->con_in, buf, n) < 0 && errno != EAGAIN) {
+			close(vm->con_in);	/* QEMU went away */
+			vm->con_in = -1;
+		}
+	}
+	if (p[0].fd >= 0 && p[0].revents) {
+		int fd = accept4(vm->con_listen, NULL, NULL, SOCK_CLOEXEC);
+
+		if (fd >= 0) {
+			if (vm->io.peer >= 0)
+				close(vm->io.peer);
+			vm->io.peer = fd;
+		}
+	}
+}
+
+void console_unlisten(struct vm *vm)
+{
+	int *fds[] = { &vm->con_listen, &vm->con_in, &vm->io.peer };
+
+	for (size_t i = 0; i < ARRAY_SIZE(fds); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+}
+
+/*
+ * --attach DIR/vm<N>: this terminal becomes the VM's console (raw mode)
+ * until Ctrl-] or the end of its run.
+ */
+int console_attach(const char *vmdir)
+{
+	char *path = path_join(vmdir, "console.sock");
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct termios old, raw;
+	bool tty = isatty(0) && !tcgetattr(0, &old);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun))) {
+		error_errno(errno, "cannot connect to '%s' (is that VM's boot-mode run still up?)",
+			    path);
+		free(path);
+		return EXIT_RAPIDO;
+	}
+	fprintf(stderr, "%s: attached to '%s'; Ctrl-] detaches\n", prog, path);
+	if (tty) {
+		raw = old;
+		cfmakeraw(&raw);
+		tcsetattr(0, TCSANOW, &raw);
+	}
+	for (;;) {
+		struct pollfd p[2] = { { .fd = 0, .events = POLLIN },
+				       { .fd = fd, .events = POLLIN } };
+		char buf[4096];
+		ssize_t n;
+
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (p[1].revents) {
+			n = read(fd, buf, sizeof(buf));
+			if (n <= 0 || write_all(1, buf, n))
+				break;
+		}
+		if (p[0].revents) {
+			n = read(0, buf, sizeof(buf));
+			if (n <= 0 || memchr(buf, 0x1d, n) ||
+			    write_all(fd, buf, n))
+				break;
+		}
+	}
+	if (tty)
+		tcsetattr(0, TCSANOW, &old);
+	fprintf(stderr, "\r\n%s: detached from '%s'\n", prog, path);
+	close(fd);
+	free(path);
+	return EXIT_PASS;
+}

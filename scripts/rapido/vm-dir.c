@@ -51,6 +51,7 @@ static int vm_lock_one(const struct fleet *f, struct vm *vm, unsigned int n)
 		vm->qmp = path_join(vm->dir, "qmp.sock");
 		vm->qemu_err = path_join(vm->dir, "qemu.err");
 		vm->control = path_join(vm->dir, "control.sock");
+		vm->con_sock = path_join(vm->dir, "console.sock");
 		vm->tap_file = path_join(vm->dir, "result.tap");
 		return 0;
 	}

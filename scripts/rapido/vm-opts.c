@@ -180,6 +180,7 @@ enum {
 	OPT_PRINT_ARGV, OPT_CHECK, OPT_QUIET, OPT_RESULTS, OPT_HELP,
 	OPT_CONTROL, OPT_FILE, OPT_LOG_LIMIT, OPT_NETNS, OPT_NIC,
 	OPT_GUEST_NET, OPT_LAB, OPT_VMS, OPT_HOOK_START, OPT_HOOK_STOP,
+	OPT_ATTACH,
 };
 
 static const struct option long_opts[] = {
@@ -210,6 +211,7 @@ static const struct option long_opts[] = {
 	{ .name = "vms", .has_arg = 1, .val = OPT_VMS },
 	{ .name = "hook-start", .has_arg = 1, .val = OPT_HOOK_START },
 	{ .name = "hook-stop", .has_arg = 1, .val = OPT_HOOK_STOP },
+	{ .name = "attach", .has_arg = 1, .val = OPT_ATTACH },
 	{ 0 }
 };
 
@@ -218,6 +220,7 @@ static void show_help(FILE *f)
 	fprintf(f,
 		"usage: %s --kernel FILE --initrd FILE --dir DIR [options] [-- QEMU-ARGS...]\n"
 		"       %s --check DIR/vm<N>\n"
+		"       %s --attach DIR/vm<N>   (boot mode: vm2's console and on)\n"
 		"  --mode test|boot           batch run (default) or interactive\n"
 		"  --mem MIB                  guest memory (default 512)\n"
 		"  --cpus N                   guest CPUs (default 1)\n"
@@ -243,7 +246,7 @@ static void show_help(FILE *f)
 		"  --lab PROG                 the four above from `PROG nic N` (services/lab)\n"
 		"  --hook-start CMD           host-side command (sh -c) before the VMs start\n"
 		"  --hook-stop CMD            ... and after they end, on every exit path\n"
-		"exit: 0 pass, 1 fail, 128 cannot run\n", prog, prog);
+		"exit: 0 pass, 1 fail, 128 cannot run\n", prog, prog, prog);
 }
 
 /* Returns 0, 1 for --help, or -EINVAL after reporting every bad option. */
@@ -367,6 +370,9 @@ int parse_opts(struct opts *o, int argc, char **argv)
 		case OPT_HOOK_STOP:
 			o->hook_stop = optarg;
 			break;
+		case OPT_ATTACH:
+			o->attach = optarg;
+			break;
 		case OPT_HELP:
 			show_help(stdout);
 			return 1;
@@ -394,7 +400,7 @@ int parse_opts(struct opts *o, int argc, char **argv)
 	if (o->vm && o->vm + o->vms - 1 > VM_MAX)
 		error("'--vms': vm%lu and %lu more go past vm%d", o->vm,
 		      o->vms - 1, VM_MAX);
-	if (nerrors || o->check)
+	if (nerrors || o->check || o->attach)
 		return nerrors ? -EINVAL : 0;
 	if (!o->kernel)
 		error("'--kernel': missing: give the bzImage to boot");

@@ -237,19 +237,29 @@ static void qmp_begin(struct control *ctl, char *req)
 		qmp_fail(ctl, -errno);
 }
 
+/* The first whole line of @buf (*@len bytes), taken out, no CR/LF. */
+static char *take_line(char *buf, size_t *len)
+{
+	char *nl = memchr(buf, '\n', *len), *line;
+	size_t n;
+
+	if (!nl)
+		return NULL;
+	n = nl - buf;
+	line = xstrndup(buf, n);
+	line[strcspn(line, "\r")] = '\0';
+	memmove(buf, nl + 1, *len - n - 1);
+	*len -= n + 1;
+	return line;
+}
+
 /* Take the next whole request line, if no exchange is under way. */
 static void control_next(struct control *ctl)
 {
-	char *nl;
+	char *req;
 
 	while (ctl->state == QMP_IDLE &&
-	       (nl = memchr(ctl->buf, '\n', ctl->len))) {
-		size_t n = nl - ctl->buf;
-		char *req = xstrndup(ctl->buf, n);
-
-		req[strcspn(req, "\r")] = '\0';
-		memmove(ctl->buf, nl + 1, ctl->len - n - 1);
-		ctl->len -= n + 1;
+	       (req = take_line(ctl->buf, &ctl->len))) {
 		if (*req)
 			qmp_begin(ctl, req);
 		else
@@ -309,7 +319,7 @@ static void qmp_events(struct control *ctl, short revents)
 	int err = 0;
 	socklen_t elen = sizeof(err);
 	ssize_t r;
-	char *nl;
+	char *line;
 
 	if (ctl->state == QMP_CONNECT) {
 		if (getsockopt(ctl->qmp_fd, SOL_SOCKET, SO_ERROR, &err, &elen))
@@ -337,44 +347,43 @@ static void qmp_events(struct control *ctl, short revents)
 	}
 	ctl->in_len += r;
 	while (ctl->state > QMP_CONNECT &&
-	       (nl = memchr(ctl->in, '\n', ctl->in_len))) {
-		size_t n = nl - ctl->in;
-		char *line = xstrndup(ctl->in, n);
-
-		line[strcspn(line, "\r")] = '\0';
-		memmove(ctl->in, nl + 1, ctl->in_len - n - 1);
-		ctl->in_len -= n + 1;
+	       (line = take_line(ctl->in, &ctl->in_len))) {
 		qmp_line(ctl, line);
 		free(line);
 	}
+}
+
+/* A unix socket listening at @path: its fd, or -errno (reported). */
+int listen_unix(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0) {
+		error_errno(errno, "cannot create a socket for '%s'", path);
+		return -errno;
+	}
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) || listen(fd, 1)) {
+		int err = errno;
+
+		error_errno(err, "cannot listen on '%s'", path);
+		close(fd);
+		return -err;
+	}
+	return fd;
 }
 
 /* Listen on control.sock before QEMU starts: QEMU connects as a client. */
 int control_open(struct control *ctl, const struct opts *o,
 		 const struct vm *vm)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	int fd;
-
 	*ctl = (struct control) { .listen_fd = -1, .conn_fd = -1,
 				  .qmp_fd = -1, .vm = vm };
 	if (!o->control)
 		return 0;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		error_errno(errno, "cannot create the control socket");
-		return -errno;
-	}
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", vm->control);
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) || listen(fd, 1)) {
-		int err = errno;
-
-		error_errno(err, "cannot listen on '%s'", vm->control);
-		close(fd);
-		return -err;
-	}
-	ctl->listen_fd = fd;
-	return 0;
+	ctl->listen_fd = listen_unix(vm->control);
+	return ctl->listen_fd < 0 ? ctl->listen_fd : 0;
 }
 
 void control_close(struct control *ctl)

@@ -97,6 +97,7 @@ struct opts {
 	const char *lab;	/* --lab PROG */
 	const char *hook_start;	/* --hook-start CMD */
 	const char *hook_stop;	/* --hook-stop CMD */
+	const char *attach;	/* --attach DIR/vm<N> */
 };
 
 enum run_end {
@@ -180,6 +181,7 @@ struct console_io {
 	bool mid_line;		/* the echo is inside a line */
 	struct judge *judge;
 	struct clog *log;
+	int peer;		/* an attached client (console.sock), or -1 */
 };
 
 /* One QMP exchange, driven by the event loop (vm-qmp.c). */
@@ -226,6 +228,10 @@ struct vm {
 	char *netns, *tap, *mac, *guest_net;
 	int netns_fd;		/* /run/netns/<netns>, or -1 */
 	bool boot;		/* its console is the terminal (boot mode) */
+	/* boot mode, not vm1: its console reached through console.sock */
+	char *con_sock;
+	int con_listen;		/* console.sock, or -1 */
+	int con_in;		/* QEMU's stdin, or -1 */
 
 	/* the run, while QEMU lives */
 	pid_t pid;		/* -1: not started or reaped */
@@ -282,6 +288,7 @@ const char *accel_choose(const struct opts *o, const char *cache,
 			 const char *id, bool *probe);
 
 /* vm-qmp.c */
+int listen_unix(const char *path);
 int control_open(struct control *ctl, const struct opts *o,
 		 const struct vm *vm);
 void control_close(struct control *ctl);
@@ -296,6 +303,11 @@ int clog_close(struct clog *l);
 ssize_t console_read(struct console_io *io);
 int qemu_start(const struct opts *o, struct vm *vm, char **argv,
 	       const sigset_t *oldmask);
+int console_listen(struct vm *vm);
+void console_pollfds(const struct vm *vm, struct pollfd *p);
+void console_serve(struct vm *vm, const struct pollfd *p);
+void console_unlisten(struct vm *vm);
+int console_attach(const char *vmdir);
 void show_qemu_err(const struct vm *vm);
 
 /* vm-judge.c */

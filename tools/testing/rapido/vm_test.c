@@ -9,7 +9,10 @@
  *
  * Needs RAPIDO_BIN (rapido-vm); skips otherwise.
  */
+#include <pty.h>
 #include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include "kselftest_harness.h"
 #include "rapido_test.h"
 
@@ -62,10 +65,9 @@ FIXTURE_TEARDOWN(vm)
  * Run rapido-vm with the fixture's --kernel/--initrd/--dir (unless
  * @bare) followed by the NULL-terminated @args.
  */
-static int vm_run(struct vm_paths *p, struct run *r, int bare,
-		  const char *const *args)
+static void vm_argv(struct vm_paths *p, char **argv, int bare,
+		    const char *const *args)
 {
-	char *argv[MAX_ARGS];
 	int n = 0;
 
 	argv[n++] = (char *)p->bin;
@@ -80,6 +82,14 @@ static int vm_run(struct vm_paths *p, struct run *r, int bare,
 	while (*args && n < MAX_ARGS - 1)
 		argv[n++] = (char *)*args++;
 	argv[n] = NULL;
+}
+
+static int vm_run(struct vm_paths *p, struct run *r, int bare,
+		  const char *const *args)
+{
+	char *argv[MAX_ARGS];
+
+	vm_argv(p, argv, bare, args);
 	return run(r, argv);
 }
 
@@ -286,6 +296,21 @@ TEST_F(vm, argv_commas_in_paths_are_doubled)
 
 /* ---- vm number ---- */
 
+/* Hold @lock (in --dir, made) as another rapido-vm would: its fd, or -1. */
+static int hold_lock(struct vm_paths *p, const char *lock)
+{
+	int fd;
+
+	if (mkdir(p->dir, 0755) && errno != EEXIST)
+		return -1;
+	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 TEST_F(vm, vm_number_skips_a_locked_one)
 {
 	char *lock = strf("%s/vm1.lock", self->p.dir);
@@ -294,10 +319,8 @@ TEST_F(vm, vm_number_skips_a_locked_one)
 	struct run r;
 	int fd;
 
-	ASSERT_EQ(0, mkdir(self->p.dir, 0755));
-	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	fd = hold_lock(&self->p, lock);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, flock(fd, LOCK_EX | LOCK_NB));
 
 	ASSERT_EQ(0, VM_RUN(&r, "--accel", "tcg", "--print-argv"));
 	EXPECT_EQ(0, r.status);
@@ -874,6 +897,7 @@ static const struct {
 	{ "6.1-lkdtm-bug.log", "kernel: kernel BUG at drivers/misc/lkdtm/bugs.c:78!" },
 	{ "6.1-lkdtm-exception.log", "kernel: BUG: kernel NULL pointer dereference, address: 0000000000000000" },
 	{ "gpf-6.12.log", "kernel: Oops: general protection fault, probably for non-canonical address 0xdffffc0000000001: 0000 [#1] PREEMPT SMP KASAN NOPTI" },
+	{ "gpf-6.1.log", "kernel: general protection fault, probably for non-canonical address 0xdead000000000100: 0000 [#1] PREEMPT SMP NOPTI" },
 	{ "hung-task.log", "kernel: INFO: task kworker/u4:1:45 blocked for more than 122 seconds." },
 	{ "soft-lockup.log", "kernel: watchdog: BUG: soft lockup - CPU#0 stuck for 26s! [sh:72]" },
 	{ "rcu-stall.log", "kernel: rcu: INFO: rcu_preempt self-detected stall on CPU" },
@@ -1248,10 +1272,8 @@ TEST_F(vm, vms_two_pass_side_by_side)
 	int fd;
 
 	/* vm1 is taken by another run: the two take vm2 and vm3 */
-	ASSERT_EQ(0, mkdir(self->p.dir, 0755));
-	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	fd = hold_lock(&self->p, lock);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, flock(fd, LOCK_EX | LOCK_NB));
 	ASSERT_EQ(0, fake_qemu(&self->p, fake_pass));
 	ASSERT_EQ(0, VM_RUN(&r, "--qemu", self->p.qemu, "--accel", "tcg",
 			    "--vms", "2", "--results", tap));
@@ -1361,6 +1383,401 @@ TEST_F(vm, vms_qemu_file_variables_per_vm)
 	run_free(&r);
 }
 
+/* --mode boot --vms 2: vm1's console is the terminal, vm2's is not */
+TEST_F(vm, vms_boot_mode_gives_vm1_the_terminal)
+{
+	char *argv, *vm2;
+	struct run r;
+
+	ASSERT_EQ(0, VM_RUN(&r, "--accel", "tcg", "--vms", "2", "--mode",
+			    "boot", "--print-argv"));
+	EXPECT_EQ(0, r.status) run_dump(&r);
+	argv = r.out;
+	vm2 = strstr(argv, "\n# vm2\n");
+	ASSERT_NE(NULL, vm2) run_dump(&r);
+	*vm2 = '\0';
+	EXPECT_TRUE(has_line(argv, "stdio,mux=on,signal=off,id=con"));
+	EXPECT_TRUE(has_line(argv, "-mon"));
+	EXPECT_TRUE(has_line(vm2 + 1, "stdio,id=con")) TH_LOG("%s", vm2 + 1);
+	EXPECT_FALSE(has_line(vm2 + 1, "-mon"));
+	/* both guests give a shell after autorun */
+	EXPECT_TRUE(strstr(vm2 + 1, " rapido.mode=boot ") != NULL);
+	run_free(&r);
+}
+
+/* Read @fd into @buf (of @size) until it holds @text: 10 s at most. */
+static int read_until(int fd, char *buf, size_t size, const char *text)
+{
+	size_t have = strlen(buf);
+
+	for (int i = 0; i < 200 && !strstr(buf, text); i++) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&p, 1, 50) <= 0)
+			continue;
+		n = read(fd, buf + have, size - 1 - have);
+		if (n <= 0)
+			break;
+		have += n;
+		buf[have] = '\0';
+	}
+	return strstr(buf, text) != NULL;
+}
+
+/*
+ * --mode boot --vms 2 on a terminal: vm2's console is reached through
+ * DIR/vm2/console.sock (what --attach connects to), both ways; the run
+ * ends with vm1, vm2 stopped with it.
+ */
+TEST_F(vm, vms_boot_mode_vm2_console_through_its_socket)
+{
+	char *done = strf("%s/done", self->p.tmp);
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char *body, term[8192] = "", con[4096] = "";
+	int pty, fd = -1, st;
+	pid_t pid;
+
+	body = strf("case \"$*\" in\n"
+		    "*' rapido.vm=2 '*) con 'rapido-init: started'; st 'result 0'; read l; con \"vm2 got: $l\"; exec sleep 60 ;;\n"
+		    "*) con 'rapido-init: started'; st 'result 0'; while [ ! -f %s ]; do sleep 0.05; done ;;\n"
+		    "esac", done);
+	ASSERT_EQ(0, fake_qemu(&self->p, body));
+	free(body);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/vm2/console.sock",
+		 self->p.dir);
+	pid = forkpty(&pty, NULL, NULL, NULL);
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		execl(self->p.bin, self->p.bin, "--kernel", self->p.kernel,
+		      "--initrd", self->p.initrd, "--dir", self->p.dir,
+		      "--qemu", self->p.qemu, "--accel", "tcg", "--mode",
+		      "boot", "--vms", "2", (char *)NULL);
+		_exit(127);
+	}
+	EXPECT_TRUE(read_until(pty, term, sizeof(term), "--attach")) TH_LOG("%s", term);
+	for (int i = 0; i < 100; i++) {
+		fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		if (!connect(fd, (struct sockaddr *)&sun, sizeof(sun)))
+			break;
+		close(fd);
+		fd = -1;
+		usleep(50000);
+	}
+	ASSERT_LE(0, fd) TH_LOG("%s", term);
+	ASSERT_EQ(6, write(fd, "hello\n", 6));
+	EXPECT_TRUE(read_until(fd, con, sizeof(con), "vm2 got: hello")) TH_LOG("%s", con);
+	close(fd);
+	/* vm1's console is the terminal, vm2's is not */
+	EXPECT_EQ(NULL, strstr(term, "vm2 got"));
+	ASSERT_EQ(0, write_file(done, 0644, ""));
+	read_until(pty, term, sizeof(term), "PASS (vm2");
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) TH_LOG("%s", term);
+	close(pty);
+	free(done);
+}
+
+/* ---- host hooks (--hook-start, --hook-stop) ---- */
+
+/* The hooks' commands: each appends a line to DIR/../hooks. */
+struct hooks {
+	char *log;		/* what the hooks wrote */
+	char *start;		/* --hook-start */
+	char *stop;		/* --hook-stop */
+};
+
+static void hooks_init(struct hooks *h, const struct vm_paths *p,
+		       const char *start_extra)
+{
+	h->log = strf("%s/hooks", p->tmp);
+	h->start = strf("echo \"start $RAPIDO_HOOK $RAPIDO_VMS\" >> %s%s",
+			h->log, start_extra);
+	h->stop = strf("echo \"stop $RAPIDO_HOOK $RAPIDO_VMS\" >> %s",
+		       h->log);
+}
+
+static void hooks_free(struct hooks *h)
+{
+	free(h->log);
+	free(h->start);
+	free(h->stop);
+}
+
+/* Start rapido-vm with @args in the background, its output to @out. */
+static pid_t vm_spawn(struct vm_paths *p, const char *out,
+		      const char *const *args)
+{
+	char *argv[MAX_ARGS];
+	pid_t pid;
+
+	vm_argv(p, argv, 0, args);
+	pid = fork();
+	if (!pid) {
+		int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int nul = open("/dev/null", O_RDONLY);
+
+		dup2(nul, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* Wait until @path holds @text (5 s at most). */
+static int wait_for_text(const char *path, const char *text)
+{
+	for (int i = 0; i < 100; i++) {
+		char *t = read_text(path);
+		int found = t && strstr(t, text);
+
+		free(t);
+		if (found)
+			return 1;
+		usleep(50000);
+	}
+	return 0;
+}
+
+TEST_F(vm, hook_stop_runs_after_a_normal_end)
+{
+	char *want, *text;
+	struct hooks h;
+	struct run r;
+
+	hooks_init(&h, &self->p, "");
+	/* QEMU starts after the start hook */
+	want = strf("grep -q '^start start 1 2$' %s || exit 3; %s", h.log,
+		    fake_pass);
+	ASSERT_EQ(0, fake_qemu(&self->p, want));
+	free(want);
+	ASSERT_EQ(0, VM_RUN(&r, "--qemu", self->p.qemu, "--accel", "tcg",
+			    "--quiet", "--vms", "2", "--hook-start", h.start,
+			    "--hook-stop", h.stop));
+	EXPECT_EQ(0, r.status) run_dump(&r);
+	text = read_text(h.log);
+	ASSERT_NE(NULL, text);
+	EXPECT_STREQ("start start 1 2\nstop stop 1 2\n", text);
+	free(text);
+	run_free(&r);
+
+	/* a stop hook that fails leaves the host unclean: 128 */
+	ASSERT_EQ(0, fake_qemu(&self->p, fake_pass));
+	ASSERT_EQ(0, VM_RUN(&r, "--qemu", self->p.qemu, "--accel", "tcg",
+			    "--quiet", "--hook-stop", "exit 4"));
+	EXPECT_EQ(128, r.status) run_dump(&r);
+	EXPECT_TRUE(strstr(r.err, "the stop hook 'exit 4' failed: it exited with status 4") !=
+		    NULL) run_dump(&r);
+	run_free(&r);
+	hooks_free(&h);
+}
+
+TEST_F(vm, hook_stop_runs_after_a_failed_start)
+{
+	char *pidf = strf("%s.pid", self->p.qemu), *text, *start;
+	struct hooks h;
+	struct run r;
+
+	hooks_init(&h, &self->p, "; exit 3");
+	ASSERT_EQ(0, fake_qemu(&self->p, fake_pass));
+	ASSERT_EQ(0, VM_RUN(&r, "--qemu", self->p.qemu, "--accel", "tcg",
+			    "--quiet", "--hook-start", h.start,
+			    "--hook-stop", h.stop));
+	EXPECT_EQ(128, r.status) run_dump(&r);
+	start = strf("the start hook '%s' failed: it exited with status 3",
+		     h.start);
+	EXPECT_TRUE(strstr(r.err, start) != NULL) run_dump(&r);
+	free(start);
+	text = read_text(h.log);
+	ASSERT_NE(NULL, text);
+	EXPECT_STREQ("start start 1\nstop stop 1\n", text);
+	free(text);
+	/* no QEMU was started */
+	EXPECT_EQ(NULL, read_text(pidf));
+	run_free(&r);
+
+	/* a QEMU that cannot start: the stop hook still runs */
+	ASSERT_EQ(0, unlink(h.log));
+	ASSERT_EQ(0, VM_RUN(&r, "--qemu", "/nonexistent/qemu", "--accel",
+			    "tcg", "--hook-stop", h.stop));
+	EXPECT_EQ(128, r.status) run_dump(&r);
+	text = read_text(h.log);
+	ASSERT_NE(NULL, text);
+	EXPECT_STREQ("stop stop 1\n", text);
+	free(text);
+	run_free(&r);
+	hooks_free(&h);
+	free(pidf);
+}
+
+TEST_F(vm, hook_stop_runs_when_qemu_dies)
+{
+	char *text;
+	struct hooks h;
+	struct run r;
+
+	hooks_init(&h, &self->p, "");
+	ASSERT_EQ(0, fake_qemu(&self->p,
+			       "con 'rapido-init: started'; kill -KILL $$"));
+	ASSERT_EQ(0, VM_RUN(&r, "--qemu", self->p.qemu, "--accel", "tcg",
+			    "--quiet", "--hook-start", h.start,
+			    "--hook-stop", h.stop));
+	EXPECT_EQ(1, r.status) run_dump(&r);
+	EXPECT_TRUE(OUT_HAS("qemu was killed by signal 9")) run_dump(&r);
+	text = read_text(h.log);
+	ASSERT_NE(NULL, text);
+	EXPECT_STREQ("start start 1\nstop stop 1\n", text);
+	free(text);
+	run_free(&r);
+	hooks_free(&h);
+}
+
+TEST_F(vm, hook_stop_runs_on_sigint_and_sigterm)
+{
+	char *out = strf("%s/out", self->p.tmp), *pidf, *text, *slow;
+	struct hooks h;
+	double t0;
+	pid_t p;
+	int st;
+
+	hooks_init(&h, &self->p, "");
+	pidf = strf("%s.pid", self->p.qemu);
+	/* SIGTERM while QEMU runs */
+	ASSERT_EQ(0, fake_qemu(&self->p,
+			       "con 'rapido-init: started'; exec sleep 60"));
+	p = vm_spawn(&self->p, out, ARGS("--qemu", self->p.qemu, "--accel",
+					 "tcg", "--hook-start", h.start,
+					 "--hook-stop", h.stop));
+	ASSERT_LT(0, p);
+	ASSERT_TRUE(wait_for_text(pidf, "\n"));
+	usleep(100000);
+	kill(p, SIGTERM);
+	ASSERT_EQ(p, waitpid(p, &st, 0));
+	EXPECT_TRUE(WIFEXITED(st));
+	EXPECT_EQ(128 + SIGTERM, WEXITSTATUS(st));
+	text = read_text(h.log);
+	ASSERT_NE(NULL, text);
+	EXPECT_STREQ("start start 1\nstop stop 1\n", text);
+	free(text);
+	ASSERT_EQ(0, unlink(h.log));
+	ASSERT_EQ(0, unlink(pidf));
+
+	/* Ctrl-C while the start hook runs: it is stopped, QEMU never runs */
+	slow = strf("%s; exec sleep 30", h.start);
+	p = vm_spawn(&self->p, out, ARGS("--qemu", self->p.qemu, "--accel",
+					 "tcg", "--hook-start", slow,
+					 "--hook-stop", h.stop));
+	ASSERT_LT(0, p);
+	ASSERT_TRUE(wait_for_text(h.log, "start start 1\n"));
+	t0 = rt_now();
+	kill(p, SIGINT);
+	ASSERT_EQ(p, waitpid(p, &st, 0));
+	EXPECT_GT(5.0, rt_now() - t0);
+	EXPECT_TRUE(WIFEXITED(st));
+	EXPECT_EQ(128 + SIGINT, WEXITSTATUS(st));
+	text = read_text(h.log);
+	ASSERT_NE(NULL, text);
+	EXPECT_STREQ("start start 1\nstop stop 1\n", text);
+	free(text);
+	EXPECT_EQ(NULL, read_text(pidf));
+	free(slow);
+	hooks_free(&h);
+	free(pidf);
+	free(out);
+}
+
+/* ---- the control channel: QMP never blocks the loop ---- */
+
+/*
+ * A QEMU stand-in in Python: serves QMP on its -qmp socket (@qmp: "hang"
+ * never greets, "ok" answers), connects to the control socket, sends one
+ * request and prints the reply on the console, then ticks the console.
+ */
+static const char fake_qmp_qemu[] =
+	"#!/usr/bin/python3\n"
+	"import socket, sys, time\n"
+	"mode = '%s'\n"
+	"a = sys.argv\n"
+	"qmp = [x for x in a if x.startswith('unix:')][0][5:].split(',')[0]\n"
+	"ctl = [x for x in a if x.startswith('socket,id=rcontrol,path=')][0]\n"
+	"ctl = ctl.split('path=')[1]\n"
+	"st = [x for x in a if x.startswith('file,id=rstatus,path=')][0]\n"
+	"st = st.split('path=')[1]\n"
+	"def con(s):\n"
+	"    print(s, flush=True)\n"
+	"srv = socket.socket(socket.AF_UNIX)\n"
+	"srv.bind(qmp)\n"
+	"srv.listen(1)\n"
+	"con('rapido-init: started')\n"
+	"c = socket.socket(socket.AF_UNIX)\n"
+	"c.connect(ctl)\n"
+	"c.sendall(b'hmp info status\\n')\n"
+	"q, _ = srv.accept()\n"
+	"if mode == 'hang':\n"
+	"    for i in range(100):\n"
+	"        con('tick %%d' %% i)\n"
+	"        time.sleep(0.1)\n"
+	"    sys.exit(0)\n"
+	"qf = q.makefile('rw')\n"
+	"qf.write('{\"QMP\": {\"version\": {}}}\\n'); qf.flush()\n"
+	"assert 'qmp_capabilities' in qf.readline()\n"
+	"qf.write('{\"event\": \"X\"}\\n{\"return\": {}}\\n'); qf.flush()\n"
+	"assert 'info status' in qf.readline()\n"
+	"qf.write('{\"return\": \"VM status: running\\\\r\\\\n\"}\\n'); qf.flush()\n"
+	"con('reply: ' + c.makefile().readline().strip())\n"
+	"open(st, 'a').write('autorun 0\\nresult 0\\n')\n";
+
+static int fake_qmp(struct vm_paths *p, const char *mode)
+{
+	char *script = strf(fake_qmp_qemu, mode);
+	int ret = write_file(p->qemu, 0755, script);
+
+	free(script);
+	return ret;
+}
+
+TEST_F(vm, control_request_is_answered_through_qmp)
+{
+	char *log = strf("%s/vm1/control.log", self->p.dir), *text;
+	struct run r;
+
+	if (access("/usr/bin/python3", X_OK))
+		SKIP(return, "needs /usr/bin/python3 for the fake QEMU");
+	ASSERT_EQ(0, fake_qmp(&self->p, "ok"));
+	ASSERT_EQ(0, VM_RUN(&r, "--qemu", self->p.qemu, "--accel", "tcg",
+			    "--control", "--timeout", "20"));
+	EXPECT_EQ(0, r.status) run_dump(&r);
+	EXPECT_TRUE(OUT_LINE("reply: {\"return\": \"VM status: running\\r\\n\"}"))
+		run_dump(&r);
+	text = read_text(log);
+	ASSERT_NE(NULL, text);
+	EXPECT_TRUE(has_line(text, "> hmp info status")) TH_LOG("%s", text);
+	free(text);
+	run_free(&r);
+	free(log);
+}
+
+/* A QMP socket that never answers stalls neither the console nor the end */
+TEST_F(vm, control_qmp_that_hangs_does_not_block_the_loop)
+{
+	struct run r;
+
+	if (access("/usr/bin/python3", X_OK))
+		SKIP(return, "needs /usr/bin/python3 for the fake QEMU");
+	ASSERT_EQ(0, fake_qmp(&self->p, "hang"));
+	ASSERT_EQ(0, VM_RUN(&r, "--qemu", self->p.qemu, "--accel", "tcg",
+			    "--control", "--timeout", "2"));
+	EXPECT_EQ(1, r.status) run_dump(&r);
+	EXPECT_TRUE(OUT_HAS("FAIL: timeout after 2 s")) run_dump(&r);
+	/* the console kept streaming while the request waited */
+	EXPECT_TRUE(OUT_LINE("tick 10")) run_dump(&r);
+	/* the deadline, SIGTERM's grace at most: not QMP's 30 s */
+	EXPECT_GT(8.0, r.secs);
+	run_free(&r);
+}
+
 /* ---- a real boot (RAPIDO_KTREE, busybox, QEMU) ---- */
 
 static const char busybox_init[] =
@@ -1370,6 +1787,20 @@ static const char busybox_init[] =
 	"for p in /sys/class/virtio-ports/*; do\n"
 	"\t[ \"$(/bin/busybox cat $p/name)\" = rapido.status ] &&\n"
 	"\t\t{ echo autorun %d; echo result %d; } > /dev/${p##*/}\n"
+	"done\n"
+	"/bin/busybox sync\n"
+	"/bin/busybox reboot -f\n";
+
+/* vm2 fails its autorun, vm1 passes: two real VMs side by side */
+static const char busybox_init_vm2_fails[] =
+	"#!/bin/busybox sh\n"
+	"/bin/busybox mount -t devtmpfs dev /dev\n"
+	"/bin/busybox mount -t sysfs sys /sys\n"
+	"/bin/busybox mount -t proc none /proc\n"
+	"c=0; /bin/busybox grep -q rapido.vm=2 /proc/cmdline && c=3\n"
+	"for p in /sys/class/virtio-ports/*; do\n"
+	"\t[ \"$(/bin/busybox cat $p/name)\" = rapido.status ] &&\n"
+	"\t\t{ echo autorun $c; echo result $c; } > /dev/${p##*/}\n"
 	"done\n"
 	"/bin/busybox sync\n"
 	"/bin/busybox reboot -f\n";
@@ -1391,16 +1822,20 @@ TEST_F(vm, real_boot_reports_through_the_status_port)
 	init = strf("%s/init", self->p.tmp);
 	cpio = strf("%s/real.cpio", self->p.tmp);
 	text = strf("dir /dev 755 0 0\ndir /sys 755 0 0\ndir /bin 755 0 0\n"
-		    "nod /dev/console 600 0 0 c 5 1\n"
+		    "dir /proc 755 0 0\nnod /dev/console 600 0 0 c 5 1\n"
 		    "file /bin/busybox /bin/busybox 755 0 0\n"
 		    "file /init %s 755 0 0\n", init);
 	ASSERT_EQ(0, write_file(list, 0644, text));
 	free(text);
-	for (int code = 0; code <= 3; code += 3) {
+	/* code 0, 3: one VM; -1: two, vm2 fails */
+	for (int i = 0; i < 3; i++) {
+		static const int codes[] = { 0, 3, -1 };
+		int code = codes[i];
 		char *const argv[] = { "sh", "-c", "\"$0\" \"$1\" > \"$2\"",
 				       gen, list, cpio, NULL };
 
-		text = strf(busybox_init, code, code);
+		text = code < 0 ? strf("%s", busybox_init_vm2_fails) :
+			strf(busybox_init, code, code);
 		ASSERT_EQ(0, write_file(init, 0755, text));
 		free(text);
 		ASSERT_EQ(0, run(&r, argv));
@@ -1410,7 +1845,16 @@ TEST_F(vm, real_boot_reports_through_the_status_port)
 		run_free(&r);
 		ASSERT_EQ(0, VM_RUN_BARE(&r, "--kernel", bz, "--initrd", cpio,
 					 "--dir", self->p.dir, "--accel", "tcg",
-					 "--quiet", "--timeout", "60"));
+					 "--quiet", "--timeout", "60", "--vms",
+					 code < 0 ? "2" : "1"));
+		if (code < 0) {
+			EXPECT_EQ(1, r.status) run_dump(&r);
+			EXPECT_TRUE(OUT_HAS("rapido-vm: PASS (vm1, ")) run_dump(&r);
+			EXPECT_TRUE(OUT_HAS("FAIL: vm2: autorun exited with status 3"))
+				run_dump(&r);
+			run_free(&r);
+			continue;
+		}
 		EXPECT_EQ(code ? 1 : 0, r.status) {
 			TH_LOG("stdout: %s\nstderr: %s", r.out, r.err);
 		}
