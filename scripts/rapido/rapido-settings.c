@@ -129,8 +129,9 @@ const struct key keys[NKEYS] = {
 	{ KEY("NET", NULL, T_BOOL, IN_PROFILE), .out = true },
 	{ KEY("SERVICES", NULL, T_WORDS, IN_PROFILE),
 	  .choices = services_choices, .out = true },
-	{ KEY("VMS", NULL, T_INT, IN_PROFILE), .min = 1, .max = PROTO_VM_MAX,
-	  .out = true },
+	{ KEY("VMS", NULL, T_INT, IN_PROFILE | IN_CMDLINE), .min = 1,
+	  .max = PROTO_VM_MAX, .out = true, .meta = "n",
+	  .doc = "VMs of a run, side by side (a profile's own by default)" },
 	/* the lab (services/): menu "Lab" of Kconfig.rapido */
 	{ KEY("LAB_NET", "RAPIDO_LAB_NET", T_STRING, IN_KCONFIG | IN_CMDLINE),
 	  .lab = true, .meta = "a.b.c.d/n",

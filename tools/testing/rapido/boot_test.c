@@ -719,47 +719,17 @@ TEST_F_TIMEOUT(boot, cut_writes_the_image, BOOT_TIMEOUT)
  * Interactive boot under a pty: the autorun runs, then a shell whose
  * controlling tty is the serial console; leaving it powers off.
  */
-static int pty_expect(int fd, char **buf, size_t *len, const char *needle,
-		      int secs)
-{
-	double end = rt_now() + secs;
-
-	while (!*buf || !strstr(*buf, needle)) {
-		struct timeval tv = { .tv_sec = 1 };
-		char chunk[4096];
-		fd_set set;
-		ssize_t n;
-
-		if (rt_now() > end)
-			return -ETIMEDOUT;
-		FD_ZERO(&set);
-		FD_SET(fd, &set);
-		if (select(fd + 1, &set, NULL, NULL, &tv) <= 0)
-			continue;
-		n = read(fd, chunk, sizeof(chunk));
-		if (n <= 0)
-			return -EIO;
-		rt_append(buf, len, chunk, n);
-	}
-	return 0;
-}
-
 TEST_F_TIMEOUT(boot, boot_gives_a_shell_on_the_console, BOOT_TIMEOUT)
 {
+	char *const argv[] = { "make", "-s", "rapido-boot", "PROFILE=simple",
+			       NULL };
 	char *out = NULL;
 	size_t len = 0;
 	int fd, st;
 	pid_t pid;
 
-	pid = forkpty(&fd, NULL, NULL, NULL);
+	pid = pty_spawn(self->ktree, argv, &fd);
 	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		if (chdir(self->ktree))
-			_exit(127);
-		execlp("make", "make", "-s", "rapido-boot", "PROFILE=simple",
-		       (char *)NULL);
-		_exit(127);
-	}
 	/* dash's interactive prompt for root, after the autorun's output */
 	EXPECT_EQ(0, pty_expect(fd, &out, &len, "mounts and modules ok", 300))
 		TH_LOG("no autorun output:\n%s", out);

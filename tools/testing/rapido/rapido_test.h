@@ -18,6 +18,7 @@
 #include <fnmatch.h>
 #include <ftw.h>
 #include <poll.h>
+#include <pty.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -234,6 +235,50 @@ static inline char *read_text_len(const char *path, size_t *len)
 static inline char *read_text(const char *path)
 {
 	return read_text_len(path, NULL);
+}
+
+/*
+ * Read the terminal @fd (a pty's master) into *@buf (*@len bytes so far)
+ * until it holds @needle: 0, or -ETIMEDOUT after @secs seconds, or -EIO
+ * when the other end is closed.
+ */
+static inline int pty_expect(int fd, char **buf, size_t *len,
+			     const char *needle, int secs)
+{
+	double end = rt_now() + secs;
+
+	while (!*buf || !strstr(*buf, needle)) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		char chunk[4096];
+		ssize_t n;
+
+		if (rt_now() > end)
+			return -ETIMEDOUT;
+		if (poll(&pfd, 1, 1000) <= 0)
+			continue;
+		n = read(fd, chunk, sizeof(chunk));
+		if (n <= 0)
+			return -EIO;
+		rt_append(buf, len, chunk, n);
+	}
+	return 0;
+}
+
+/*
+ * Run argv[0] (PATH searched) in @dir on a new pty, as from a terminal:
+ * its pid (or -1), the pty's master in *@fd.
+ */
+static inline pid_t pty_spawn(const char *dir, char *const argv[], int *fd)
+{
+	pid_t pid = forkpty(fd, NULL, NULL, NULL);
+
+	if (pid == 0) {
+		if (chdir(dir))
+			_exit(127);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
 }
 
 /* Is @pid gone (no such process, or a zombie)? */
