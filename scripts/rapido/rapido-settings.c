@@ -53,7 +53,8 @@ static const char *const cut_choices[] = { "native", "dracut", NULL };
 static const char *const machine_choices[] = { "microvm", "pc", "q35", NULL };
 static const char *const arch_choices[] = { "x86_64", "x86", NULL };
 static const char *const v_choices[] = { "0", "1", "2", "12", NULL };
-static const char *const services_choices[] = { "ceph", "tcpecho", NULL };
+static const char *const services_choices[] = { "ceph", "samba", "tcpecho",
+						 NULL };
 
 #define ALL	(IN_KCONFIG | IN_PROFILE | IN_CMDLINE)
 #define KEY(n, sym, t, w)	.name = n, .kconfig = sym, .type = t, .where = w
