@@ -1,0 +1,422 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Boot tests of the lab's Samba and CephFS profiles on a built tree
+ * (RAPIDO_KTREE, configured for every profile), each against the real
+ * service: services/samba's smbd for cifs (the guest's file found in the
+ * share directory with the same SHA-256), smbd inside the guest for
+ * samba-local (the host talks to it with smbclient from the lab's
+ * namespace: profiles/samba-local/host), the lab's Ceph for fstests-cephfs
+ * (the real xfstests of RAPIDO_FSTESTS_SRC). Each failure test breaks the
+ * one thing it names (a wrong password or key in the service's client
+ * facts, a host that never answers, no root) and wants exit 1 or 128 with
+ * a message naming it. Each test starts from a lab that is down and ends
+ * with make rapido-lab-down: the host namespace's links, addresses and
+ * routes are unchanged, and nothing listens on the host's port 445.
+ *
+ * Needs root, iproute2, busybox, Debian's samba and smbclient, the ceph
+ * packages (scripts/rapido/quickstart installs them). SKIPs otherwise.
+ */
+#include <signal.h>
+#include "kselftest_harness.h"
+#include "rapido_test.h"
+
+#define BOOT_TIMEOUT	900
+
+FIXTURE(smb) {
+	const char *ktree;
+	char *before;		/* host_net() at setup */
+	char dir[64];		/* a temporary directory */
+};
+
+/* make -s -C <ktree> @goal [@var] */
+static int make_goal(struct run *r, const char *ktree, const char *goal,
+		     const char *var)
+{
+	char *const argv[] = { "make", "-s", "-C", (char *)ktree,
+			       (char *)goal, (char *)var, NULL };
+
+	return run(r, argv);
+}
+
+/* scripts/rapido/rapido-test PROFILE=@profile [@a1 @a2] in the tree */
+static int rapido_test(struct run *r, const char *ktree, const char *profile,
+		       const char *a1, const char *a2)
+{
+	char *p = strf("PROFILE=%s", profile);
+	char *const argv[] = { "scripts/rapido/rapido-test", p, (char *)a1,
+			       (char *)a2, NULL };
+	int ret = run_in(r, ktree, argv);
+
+	fprintf(stderr, "# %s: exit %d in %.1f s\n", p, r->status, r->secs);
+	free(p);
+	return ret;
+}
+
+/* sh -c @cmd in the tree, with RAPIDO_OBJTREE set to it */
+static int sh_in(struct run *r, const char *ktree, const char *cmd)
+{
+	char *env = strf("RAPIDO_OBJTREE=%s", ktree);
+	char *const argv[] = { "env", env, "sh", "-c", (char *)cmd, NULL };
+	int ret = run_in(r, ktree, argv);
+
+	free(env);
+	return ret;
+}
+
+/* Nothing listens on port 445 in the host's namespace. */
+static int host_port_445_free(void)
+{
+	char *const argv[] = { "ss", "-Hltn", "sport = :445", NULL };
+	struct run r;
+	int free_ = 0;
+
+	if (!run(&r, argv) && !r.status)
+		free_ = !*r.out;
+	run_free(&r);
+	return free_;
+}
+
+FIXTURE_SETUP(smb)
+{
+	char why[256];
+	struct run r;
+
+	memset(self, 0, sizeof(*self));
+	unsetenv("FSTESTS_SRC");
+	unsetenv("FSTESTS");
+	unsetenv("SAMBA_LOCAL_WAIT");
+	if (geteuid())
+		SKIP(return, "the lab needs root (a network namespace, smbd)");
+	if (access("/bin/busybox", X_OK))
+		SKIP(return, "busybox is not installed (apt-get install busybox-static)");
+	if (access("/usr/sbin/smbd", X_OK) || access("/usr/bin/smbclient", X_OK))
+		SKIP(return, "Samba is not installed (apt-get install samba smbclient)");
+	self->ktree = built_ktree(why, sizeof(why));
+	if (!self->ktree)
+		SKIP(return, "%s", why);
+	strcpy(self->dir, "/tmp/rapido-samba.XXXXXX");
+	ASSERT_NE(NULL, mkdtemp(self->dir));
+	ASSERT_EQ(0, make_goal(&r, self->ktree, "rapido-lab-down", NULL));
+	ASSERT_EQ(0, r.status) run_dump(&r);
+	run_free(&r);
+	self->before = host_net();
+}
+
+FIXTURE_TEARDOWN(smb)
+{
+	struct run r;
+	char *after;
+
+	if (self->dir[0])
+		EXPECT_EQ(0, rm_rf(self->dir));
+	if (!self->before)
+		return;
+	/* no ASSERT here: the harness would run the teardown again */
+	EXPECT_EQ(0, make_goal(&r, self->ktree, "rapido-lab-down", NULL));
+	EXPECT_EQ(0, r.status) run_dump(&r);
+	run_free(&r);
+	after = host_net();
+	EXPECT_STREQ(self->before, after);
+	EXPECT_TRUE(host_port_445_free());
+	free(after);
+	free(self->before);
+}
+
+/* The word after @key in @text (malloc'ed), or NULL. */
+static char *word_after(const char *text, const char *key)
+{
+	const char *p = strstr(text, key);
+
+	if (!p)
+		return NULL;
+	p += strlen(key);
+	return strndup(p, strcspn(p, " '\r\n"));
+}
+
+/* The value of NAME='value' in the file @path (malloc'ed), or NULL. */
+static char *env_value(const char *path, const char *name)
+{
+	char *text = read_text(path), *key = strf("\n%s='", name), *v;
+
+	v = text ? word_after(text, key) : NULL;
+	free(key);
+	free(text);
+	return v;
+}
+
+/*
+ * cifs: the guest writes through cifs.ko, remounts and reads back; the
+ * host finds the file in the share directory with the guest's SHA-256.
+ * smbd runs in the lab only (lab status names it; port 445 of the host is
+ * free), and the password is not on the console.
+ */
+TEST_F_TIMEOUT(smb, cifs_profile, BOOT_TIMEOUT)
+{
+	char *name, *sum, *cmd, *pw, *env;
+	struct run r;
+
+	if (!self->before)
+		return;
+	ASSERT_EQ(0, rapido_test(&r, self->ktree, "cifs", NULL, NULL));
+	EXPECT_EQ(0, r.status) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, ", samba up ")) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "cifs: 4 MiB written, remounted, read back intact")) run_dump(&r);
+	name = word_after(r.out, "cifs: wrote ");
+	sum = word_after(r.out, " sha256 ");
+	ASSERT_NE(NULL, name) run_dump(&r);
+	ASSERT_NE(NULL, sum) run_dump(&r);
+	env = strf("%s/.rapido/lab/samba/client.env", self->ktree);
+	pw = env_value(env, "SMB_PASSWORD");
+	ASSERT_NE(NULL, pw);
+	EXPECT_EQ(24, (int)strlen(pw));
+	EXPECT_FALSE(both_have(&r, pw)) TH_LOG("the password is on the console");
+	run_free(&r);
+	/* the host's side: the share directory has the same bytes */
+	cmd = strf("sha256sum < .rapido/lab/samba/share/%s", name);
+	ASSERT_EQ(0, sh_in(&r, self->ktree, cmd));
+	EXPECT_EQ(0, r.status) run_dump(&r);
+	EXPECT_EQ(0, strncmp(r.out, sum, 64)) run_dump(&r);
+	run_free(&r);
+	ASSERT_EQ(0, sh_in(&r, self->ktree,
+			   "stat -c %a .rapido/lab/samba/client.env"));
+	EXPECT_STREQ("600\n", r.out);
+	run_free(&r);
+	ASSERT_EQ(0, make_goal(&r, self->ktree, "rapido-lab-status", NULL));
+	EXPECT_EQ(0, r.status) run_dump(&r);
+	EXPECT_NE(NULL, strstr(r.out, "samba: 3 processes (smbd pid ")) run_dump(&r);
+	EXPECT_NE(NULL, strstr(r.out, "on 192.168.155.1:445")) run_dump(&r);
+	run_free(&r);
+	EXPECT_TRUE(host_port_445_free());
+	/* up again keeps it; a killed smbd does not block the next up */
+	ASSERT_EQ(0, make_goal(&r, self->ktree, "rapido-samba-up", NULL));
+	EXPECT_EQ(0, r.status) run_dump(&r);
+	EXPECT_NE(NULL, strstr(r.out, "samba: already up")) run_dump(&r);
+	run_free(&r);
+	ASSERT_EQ(0, sh_in(&r, self->ktree,
+			   "kill -KILL $(cat .rapido/lab/samba/run/smbd*.pid)"));
+	EXPECT_EQ(0, r.status) run_dump(&r);
+	run_free(&r);
+	ASSERT_EQ(0, make_goal(&r, self->ktree, "rapido-samba-up", NULL));
+	EXPECT_EQ(0, r.status) run_dump(&r);
+	EXPECT_NE(NULL, strstr(r.out, "rapido: samba up in ")) run_dump(&r);
+	run_free(&r);
+	ASSERT_EQ(0, make_goal(&r, self->ktree, "rapido-samba-down", NULL));
+	EXPECT_EQ(0, r.status) run_dump(&r);
+	run_free(&r);
+	ASSERT_EQ(0, make_goal(&r, self->ktree, "rapido-lab-status", NULL));
+	EXPECT_NE(NULL, strstr(r.out, "samba: down")) run_dump(&r);
+	run_free(&r);
+	free(cmd);
+	free(env);
+	free(pw);
+	free(name);
+	free(sum);
+}
+
+/*
+ * A share that refuses the user: the guest's password (the image's
+ * lab.env, from client.env) is not the one smbd has. Exit 1, naming it.
+ */
+TEST_F_TIMEOUT(smb, cifs_wrong_password_fails, BOOT_TIMEOUT)
+{
+	struct run r;
+
+	if (!self->before)
+		return;
+	ASSERT_EQ(0, make_goal(&r, self->ktree, "rapido-samba-up", NULL));
+	ASSERT_EQ(0, r.status) run_dump(&r);
+	run_free(&r);
+	ASSERT_EQ(0, sh_in(&r, self->ktree,
+			   "sed -i \"s/^SMB_PASSWORD=.*/SMB_PASSWORD='notthepassword'/\" .rapido/lab/samba/client.env"));
+	ASSERT_EQ(0, r.status) run_dump(&r);
+	run_free(&r);
+	ASSERT_EQ(0, rapido_test(&r, self->ktree, "cifs", NULL, NULL));
+	EXPECT_EQ(1, r.status) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "cifs: the server refused user 'root' on //192.168.155.1/rapido (mount: Permission denied): wrong password")) run_dump(&r);
+	run_free(&r);
+}
+
+/* smbd needs root: without it, exit 128 saying so. */
+TEST_F(smb, samba_up_needs_root)
+{
+	char *cmd;
+	struct run r;
+
+	if (!self->before)
+		return;
+	cmd = strf("setpriv --reuid=65534 --regid=65534 --clear-groups %s/tools/testing/rapido/services/samba up",
+		   self->ktree);
+	ASSERT_EQ(0, sh_in(&r, self->ktree, cmd));
+	EXPECT_EQ(128, r.status) run_dump(&r);
+	EXPECT_NE(NULL, strstr(r.err, "rapido: samba: smbd needs root")) run_dump(&r);
+	run_free(&r);
+	free(cmd);
+}
+
+/*
+ * samba-local, run in the background (its output in @log): returns the
+ * pid of its process group's leader.
+ */
+static pid_t spawn_samba_local(const char *ktree, const char *log,
+			       const char *var)
+{
+	char *const argv[] = { "scripts/rapido/rapido-test",
+			       "PROFILE=samba-local", (char *)var, NULL };
+	pid_t pid = fork();
+	int fd, nul;
+
+	if (pid)
+		return pid;
+	setpgid(0, 0);
+	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	nul = open("/dev/null", O_RDONLY);
+	if (fd < 0 || nul < 0 || dup2(nul, 0) < 0 || dup2(fd, 1) < 0 ||
+	    dup2(fd, 2) < 0 || chdir(ktree))
+		_exit(127);
+	execvp(argv[0], argv);
+	_exit(127);
+}
+
+/* Wait (at most @secs s) until @path holds @needle or @pid exited. */
+static int wait_for_text(const char *path, const char *needle, pid_t pid,
+			 int secs)
+{
+	for (int i = 0; i < secs * 10; i++) {
+		char *text = read_text(path);
+		int found = text && strstr(text, needle);
+
+		free(text);
+		if (found)
+			return 1;
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return 0;
+		usleep(100000);
+	}
+	return 0;
+}
+
+/*
+ * samba-local: the guest's smbd serves XFS on zram; once it says ready,
+ * the host side (smbclient in the lab) puts 4 MiB and gets them back
+ * intact, and the guest finds them on its XFS with the same SHA-256.
+ */
+TEST_F_TIMEOUT(smb, samba_local_profile, BOOT_TIMEOUT)
+{
+	char *log = strf("%s/out", self->dir), *text, *sum;
+	struct run r;
+	pid_t pid;
+	int st;
+
+	if (!self->before)
+		return;
+	pid = spawn_samba_local(self->ktree, log, NULL);
+	ASSERT_LT(0, pid);
+	if (!wait_for_text(log, "samba-local: ready: smbd on 192.168.155.101:445",
+			   pid, 600)) {
+		kill(-pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		text = read_text(log);
+		ASSERT_TRUE(0) TH_LOG("the guest's smbd never got ready: %s",
+				      text);
+	}
+	ASSERT_EQ(0, sh_in(&r, self->ktree,
+			   "tools/testing/rapido/profiles/samba-local/host"));
+	EXPECT_EQ(0, r.status) run_dump(&r);
+	sum = word_after(r.out, "got back intact, sha256 ");
+	run_free(&r);
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	text = read_text(log);
+	ASSERT_NE(NULL, text);
+	EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) TH_LOG("%s", text);
+	ASSERT_NE(NULL, sum) TH_LOG("%s", text);
+	EXPECT_NE(NULL, strstr(text, "on the guest's XFS intact, sha256 ")) TH_LOG("%s", text);
+	EXPECT_NE(NULL, strstr(text, sum)) TH_LOG("%s", text);
+	fprintf(stderr, "# samba-local: %s\n", strstr(text, "rapido-vm: PASS") ?: "?");
+	free(sum);
+	free(text);
+	free(log);
+}
+
+/*
+ * samba-local with no host side: the guest gives up after
+ * SAMBA_LOCAL_WAIT s and fails, saying why.
+ */
+TEST_F_TIMEOUT(smb, samba_local_without_host_fails, BOOT_TIMEOUT)
+{
+	struct run r;
+
+	if (!self->before)
+		return;
+	ASSERT_EQ(0, rapido_test(&r, self->ktree, "samba-local",
+				 "SAMBA_LOCAL_WAIT=3", NULL));
+	EXPECT_EQ(1, r.status) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "samba-local: no result from the host in the share after 3 s")) run_dump(&r);
+	run_free(&r);
+}
+
+/*
+ * fstests-cephfs: the real xfstests on the lab's CephFS, TEST_DEV and
+ * SCRATCH_DEV its subdirectories; the key is not on the console.
+ */
+TEST_F_TIMEOUT(smb, fstests_cephfs_profile, BOOT_TIMEOUT)
+{
+	const char *xfstests = getenv("RAPIDO_FSTESTS_SRC");
+	char *src, *env, *key;
+	struct run r;
+
+	if (!self->before)
+		return;
+	if (access("/usr/bin/ceph-osd", X_OK))
+		SKIP(return, "Ceph is not installed (apt-get install ceph-mon ceph-mgr ceph-osd ceph-mds ceph-common)");
+	if (!xfstests || !*xfstests)
+		SKIP(return, "RAPIDO_FSTESTS_SRC is not set (run_tests builds xfstests: quickstart --suites)");
+	src = strf("FSTESTS_SRC=%s", xfstests);
+	ASSERT_EQ(0, rapido_test(&r, self->ktree, "fstests-cephfs", src,
+				 "FSTESTS=generic/002"));
+	EXPECT_EQ(0, r.status) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "fstests: ceph TEST_DEV=192.168.155.1:6789:/rapido-fstests/test on /mnt/test, SCRATCH_DEV=192.168.155.1:6789:/rapido-fstests/scratch")) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "fstests: ./check ran 1 tests (0 not run), status 0")) run_dump(&r);
+	env = strf("%s/.rapido/lab/ceph/client.env", self->ktree);
+	key = env_value(env, "CEPH_KEY");
+	ASSERT_NE(NULL, key);
+	EXPECT_FALSE(both_have(&r, key)) TH_LOG("the key is on the console");
+	run_free(&r);
+	free(key);
+	free(env);
+	free(src);
+}
+
+/*
+ * fstests-cephfs with a key the cluster does not know (the image's
+ * lab.env, from client.env): the mount is refused, exit 1, naming it.
+ */
+TEST_F_TIMEOUT(smb, fstests_cephfs_wrong_key_fails, BOOT_TIMEOUT)
+{
+	const char *xfstests = getenv("RAPIDO_FSTESTS_SRC");
+	char *src;
+	struct run r;
+
+	if (!self->before)
+		return;
+	if (access("/usr/bin/ceph-osd", X_OK))
+		SKIP(return, "Ceph is not installed (apt-get install ceph-mon ceph-mgr ceph-osd ceph-mds ceph-common)");
+	if (!xfstests || !*xfstests)
+		SKIP(return, "RAPIDO_FSTESTS_SRC is not set (run_tests builds xfstests: quickstart --suites)");
+	ASSERT_EQ(0, make_goal(&r, self->ktree, "rapido-ceph-up", NULL));
+	ASSERT_EQ(0, r.status) run_dump(&r);
+	run_free(&r);
+	/* a well-formed cephx key (type 1, 16 bytes) that is not the user's */
+	ASSERT_EQ(0, sh_in(&r, self->ktree,
+			   "sed -i \"s|^CEPH_KEY=.*|CEPH_KEY='AQAAAAAAAAAAABAAAAAAAAAAAAAAAAAAAAAAAA=='|\" .rapido/lab/ceph/client.env"));
+	ASSERT_EQ(0, r.status) run_dump(&r);
+	run_free(&r);
+	src = strf("FSTESTS_SRC=%s", xfstests);
+	ASSERT_EQ(0, rapido_test(&r, self->ktree, "fstests-cephfs", src,
+				 "FSTESTS=generic/002"));
+	EXPECT_EQ(1, r.status) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "fstests: cannot mount the lab's CephFS cephfs from 192.168.155.1:6789")) run_dump(&r);
+	run_free(&r);
+	free(src);
+}
+
+TEST_HARNESS_MAIN
