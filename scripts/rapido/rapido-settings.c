@@ -46,6 +46,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "rapido-proto.h"
 #include "rapido-settings.h"
 
 static const char *const accel_choices[] = { "auto", "kvm", "tcg", NULL };
@@ -108,8 +109,9 @@ const struct key keys[NKEYS] = {
 	{ KEY("NET", NULL, T_BOOL, IN_PROFILE), .out = true },
 	{ KEY("SERVICES", NULL, T_WORDS, IN_PROFILE),
 	  .choices = services_choices, .out = true },
-	{ KEY("VMS", NULL, T_INT, IN_PROFILE), .min = 1, .max = 1,
-	  .limit = "several VMs per run are not supported yet", .out = true },
+	{ KEY("VMS", NULL, T_INT, IN_PROFILE | IN_CMDLINE), .min = 1,
+	  .max = PROTO_VM_MAX, .out = true, .meta = "n",
+	  .doc = "VMs of a run, side by side (a profile's own by default)" },
 	/* the lab (services/): menu "Lab" of Kconfig.rapido */
 	{ KEY("LAB_NET", "RAPIDO_LAB_NET", T_STRING, IN_KCONFIG | IN_CMDLINE),
 	  .lab = true, .meta = "a.b.c.d/n",

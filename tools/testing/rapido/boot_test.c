@@ -735,31 +735,6 @@ TEST_F_TIMEOUT(boot, cut_writes_the_image, BOOT_TIMEOUT)
  * Interactive boot under a pty: the autorun runs, then a shell whose
  * controlling tty is the serial console; leaving it powers off.
  */
-static int pty_expect(int fd, char **buf, size_t *len, const char *needle,
-		      int secs)
-{
-	double end = rt_now() + secs;
-
-	while (!*buf || !strstr(*buf, needle)) {
-		struct timeval tv = { .tv_sec = 1 };
-		char chunk[4096];
-		fd_set set;
-		ssize_t n;
-
-		if (rt_now() > end)
-			return -ETIMEDOUT;
-		FD_ZERO(&set);
-		FD_SET(fd, &set);
-		if (select(fd + 1, &set, NULL, NULL, &tv) <= 0)
-			continue;
-		n = read(fd, chunk, sizeof(chunk));
-		if (n <= 0)
-			return -EIO;
-		rt_append(buf, len, chunk, n);
-	}
-	return 0;
-}
-
 TEST_F_TIMEOUT(boot, boot_gives_a_shell_on_the_console, BOOT_TIMEOUT)
 {
 	char *out = NULL;

@@ -231,6 +231,33 @@ static inline char *read_text(const char *path)
 	return read_text_len(path, NULL);
 }
 
+/*
+ * Read the terminal @fd (a pty's master) into *@buf (*@len bytes so far)
+ * until it holds @needle: 0, or -ETIMEDOUT after @secs seconds, or -EIO
+ * when the other end is closed.
+ */
+static inline int pty_expect(int fd, char **buf, size_t *len,
+			     const char *needle, int secs)
+{
+	double end = rt_now() + secs;
+
+	while (!*buf || !strstr(*buf, needle)) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		char chunk[4096];
+		ssize_t n;
+
+		if (rt_now() > end)
+			return -ETIMEDOUT;
+		if (poll(&pfd, 1, 1000) <= 0)
+			continue;
+		n = read(fd, chunk, sizeof(chunk));
+		if (n <= 0)
+			return -EIO;
+		rt_append(buf, len, chunk, n);
+	}
+	return 0;
+}
+
 /* Is @pid gone (no such process, or a zombie)? */
 static inline int pid_gone(pid_t pid)
 {

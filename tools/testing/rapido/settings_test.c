@@ -428,9 +428,9 @@ FIXTURE_VARIANT_ADD(bad, unknown_service) {
 	.want = "settings:2: SERVICES: 'samba' is not one of the known words: ceph, tcpecho",
 };
 
-FIXTURE_VARIANT_ADD(bad, several_vms) {
-	.settings = "VMS=2\n",
-	.want = "settings:2: VMS: '2' is not a whole number in 1..1: several VMs per run are not supported yet",
+FIXTURE_VARIANT_ADD(bad, too_many_vms) {
+	.settings = "VMS=65\n",
+	.want = "settings:2: VMS: '65' is not a whole number in 1..64",
 };
 
 FIXTURE_VARIANT_ADD(bad, lab_setting_in_environment) {

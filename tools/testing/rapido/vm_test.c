@@ -613,7 +613,7 @@ TEST_F(vm, bad_options_exit_128)
 TEST_F(vm, missing_kernel_file_is_named)
 {
 	char *k = strf("%s/no-bzImage", self->p.tmp);
-	char *want = strf("rapido-vm: '%s': cannot read: No such file or directory\n",
+	char *want = strf("rapido-vm: cannot read '%s': No such file or directory\n",
 			  k);
 	struct run r;
 
@@ -747,7 +747,7 @@ TEST_F(vm, run_qemu_that_cannot_start_is_128)
 	ASSERT_EQ(0, VM_RUN(&r, "--qemu", "/nonexistent/qemu", "--accel",
 			    "tcg"));
 	EXPECT_EQ(128, r.status);
-	EXPECT_TRUE(strstr(r.err, "'/nonexistent/qemu': cannot execute QEMU") !=
+	EXPECT_TRUE(strstr(r.err, "cannot execute QEMU '/nonexistent/qemu'") !=
 		    NULL);
 	run_free(&r);
 }
@@ -1008,7 +1008,8 @@ TEST_F(vm, run_full_disk_is_128_not_a_pass)
 	ASSERT_EQ(0, fake_qemu(&self->p, body));
 	ASSERT_EQ(0, run(&r, argv));
 	EXPECT_EQ(128, r.status) run_dump(&r);
-	EXPECT_TRUE(strstr(r.err, "console.log': cannot write the console log: No space left on device") != NULL)
+	EXPECT_TRUE(strstr(r.err, "cannot write the console log '") != NULL &&
+		    strstr(r.err, "console.log': No space left on device") != NULL)
 		run_dump(&r);
 	EXPECT_FALSE(OUT_HAS("PASS")) run_dump(&r);
 	run_free(&r);
@@ -1219,6 +1220,145 @@ TEST_F(vm, run_dies_with_its_parent)
 		kill(atoi(qpid), SIGKILL);
 	free(qpid);
 	free(pidf);
+}
+
+/* ---- several VMs in one run (--vms) ---- */
+
+/*
+ * A fake QEMU for two VMs: vm<N> (from rapido.vm=N on its -append) runs
+ * @vm2 if it is vm2, else the passing boot.
+ */
+static int fake_qemu_vms(struct vm_paths *p, const char *vm2)
+{
+	char *body = strf("case \"$*\" in\n"
+			  "*' rapido.vm=2 '*) %s ;;\n"
+			  "*) %s ;;\n"
+			  "esac", vm2, fake_pass);
+	int ret = fake_qemu(p, body);
+
+	free(body);
+	return ret;
+}
+
+TEST_F(vm, vms_two_pass_side_by_side)
+{
+	char *tap = strf("%s/r.tap", self->p.tmp), *text, *want;
+	char *lock = strf("%s/vm1.lock", self->p.dir);
+	struct run r;
+	int fd;
+
+	/* vm1 is taken by another run: the two take vm2 and vm3 */
+	ASSERT_EQ(0, mkdir(self->p.dir, 0755));
+	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, flock(fd, LOCK_EX | LOCK_NB));
+	ASSERT_EQ(0, fake_qemu(&self->p, fake_pass));
+	ASSERT_EQ(0, VM_RUN(&r, "--qemu", self->p.qemu, "--accel", "tcg",
+			    "--vms", "2", "--results", tap));
+	EXPECT_EQ(0, r.status) run_dump(&r);
+	EXPECT_TRUE(OUT_HAS("rapido-vm: PASS (vm2, ")) run_dump(&r);
+	EXPECT_TRUE(OUT_HAS("rapido-vm: PASS (vm3, ")) run_dump(&r);
+	EXPECT_TRUE(OUT_LINE("rapido-vm: PASS: all 2 VMs passed"));
+	/* each VM's console on the terminal, its lines named */
+	EXPECT_TRUE(OUT_LINE("vm3| rapido-init: started")) run_dump(&r);
+	for (int n = 2; n <= 3; n++) {
+		char *log = strf("%s/vm%d/console.log", self->p.dir, n);
+
+		text = read_text(log);
+		ASSERT_NE(NULL, text);
+		EXPECT_TRUE(has_line(text, "rapido-init: started"));
+		free(text);
+		free(log);
+	}
+	text = read_text(tap);
+	ASSERT_NE(NULL, text);
+	want = strf("TAP version 13\nok 1 - vm2\nok 2 - vm3\n1..2\n# vm2: %s/vm2/result.tap\n",
+		    self->p.dir);
+	EXPECT_EQ(0, strncmp(want, text, strlen(want))) TH_LOG("%s", text);
+	free(want);
+	free(text);
+	run_free(&r);
+
+	/* --vm N: N and the ones after it, or nothing */
+	ASSERT_EQ(0, VM_RUN(&r, "--accel", "tcg", "--vm", "1", "--vms", "2",
+			    "--print-argv"));
+	EXPECT_EQ(128, r.status);
+	EXPECT_TRUE(strstr(r.err, "vm1.lock") != NULL) run_dump(&r);
+	run_free(&r);
+	close(fd);
+	free(lock);
+	free(tap);
+}
+
+TEST_F(vm, vms_a_failing_vm2_is_named)
+{
+	char *tap = strf("%s/r.tap", self->p.tmp), *text, *want;
+	struct run r;
+
+	ASSERT_EQ(0, fake_qemu_vms(&self->p,
+		"con 'rapido-init: started'; con '[    1.000000] Kernel panic - not syncing: vm2 broke'; st 'result 0'"));
+	ASSERT_EQ(0, VM_RUN(&r, "--qemu", self->p.qemu, "--accel", "tcg",
+			    "--vms", "2", "--quiet", "--results", tap));
+	EXPECT_EQ(1, r.status) run_dump(&r);
+	EXPECT_TRUE(OUT_HAS("rapido-vm: PASS (vm1, ")) run_dump(&r);
+	want = strf("rapido-vm: FAIL: vm2: kernel: Kernel panic - not syncing: vm2 broke (console: %s/vm2/console.log)",
+		    self->p.dir);
+	EXPECT_TRUE(OUT_LINE(want)) run_dump(&r);
+	free(want);
+	want = strf("rapido-vm: FAIL: 1 of 2 VMs failed: vm2 (%s/vm2/console.log)",
+		    self->p.dir);
+	EXPECT_TRUE(OUT_LINE(want)) run_dump(&r);
+	free(want);
+	EXPECT_FALSE(OUT_HAS("FAIL: vm1"));
+	text = read_text(tap);
+	ASSERT_NE(NULL, text);
+	EXPECT_TRUE(has_line(text, "ok 1 - vm1")) TH_LOG("%s", text);
+	EXPECT_TRUE(has_line(text, "not ok 2 - vm2 # kernel: Kernel panic - not syncing: vm2 broke"))
+		TH_LOG("%s", text);
+	free(text);
+	run_free(&r);
+
+	/* a vm2 that never got to user space: rapido's 128 wins */
+	ASSERT_EQ(0, fake_qemu_vms(&self->p, "con '[    0.100000] Linux'"));
+	ASSERT_EQ(0, VM_RUN(&r, "--qemu", self->p.qemu, "--accel", "tcg",
+			    "--vms", "2", "--quiet"));
+	EXPECT_EQ(128, r.status) run_dump(&r);
+	EXPECT_TRUE(strstr(r.err, "rapido-vm: vm2: the guest never started rapido-init") != NULL)
+		run_dump(&r);
+	EXPECT_TRUE(OUT_HAS("FAIL: 1 of 2 VMs failed: vm2 (")) run_dump(&r);
+	run_free(&r);
+	free(tap);
+}
+
+/* ${VM} and ${MAC} per VM; a NIC only where one is asked for */
+TEST_F(vm, vms_qemu_file_variables_per_vm)
+{
+	struct run r;
+	char *want;
+
+	ASSERT_EQ(0, VM_RUN(&r, "--accel", "tcg", "--vms", "2", "--print-argv",
+			    "--", "-device",
+			    "virtio-net-${VIRTIO},mac=${MAC},id=n${VM}",
+			    "-drive", "file=${VMDIR}/d${VM}.img"));
+	EXPECT_EQ(0, r.status) run_dump(&r);
+	EXPECT_TRUE(OUT_LINE("# vm1"));
+	EXPECT_TRUE(OUT_LINE("# vm2"));
+	EXPECT_TRUE(OUT_LINE("virtio-net-device,mac=52:54:00:72:61:01,id=n1"));
+	EXPECT_TRUE(OUT_LINE("virtio-net-device,mac=52:54:00:72:61:02,id=n2"));
+	want = strf("file=%s/vm2/d2.img", self->p.dir);
+	EXPECT_TRUE(OUT_LINE(want)) TH_LOG("%s", r.out);
+	free(want);
+	EXPECT_FALSE(OUT_LINE("-netdev"));
+	EXPECT_TRUE(OUT_LINE("-nodefaults"));
+	run_free(&r);
+
+	/* one tap cannot serve two VMs */
+	ASSERT_EQ(0, VM_RUN(&r, "--accel", "tcg", "--vms", "2", "--print-argv",
+			    "--nic", "tap=t0,mac=52:54:00:00:00:01"));
+	EXPECT_EQ(128, r.status);
+	EXPECT_TRUE(strstr(r.err, "one tap cannot serve 2 VMs: use --lab") !=
+		    NULL) run_dump(&r);
+	run_free(&r);
 }
 
 /* ---- a real boot (RAPIDO_KTREE, busybox, QEMU) ---- */

@@ -7,6 +7,7 @@
 #
 #   rbd_map             map RBD_POOL/RBD_IMAGE; prints the device
 #   rbd_unmap DEV       unmap it
+#   cephfs_mount DIR    mount CEPHFS_NAME on DIR with the kernel client
 
 rbd_map() {
 	local before id
@@ -32,4 +33,14 @@ rbd_map() {
 rbd_unmap() {
 	echo "${1#/dev/rbd}" > /sys/bus/rbd/remove_single_major ||
 		lab_fail "cannot unmap $1"
+}
+
+# cephfs_mount DIR: the kernel client mounts CEPHFS_NAME's root on DIR
+# (mount(2) with the monitor and the cephx name and secret as options: no
+# mount.ceph helper; the kernel shows the secret as <hidden>).
+cephfs_mount() {
+	[ -n "${CEPH_KEY:-}" ] || lab_fail "no CEPH_KEY in /rapido/lab.env: is SERVICES=ceph in the profile's settings?"
+	mount -t ceph "$CEPH_MON:/" "$1" \
+		-o "name=$CEPH_USER,secret=$CEPH_KEY,mds_namespace=$CEPHFS_NAME" ||
+		lab_fail "cannot mount CephFS '$CEPHFS_NAME' of $CEPH_MON on $1"
 }
