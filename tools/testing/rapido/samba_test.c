@@ -4,11 +4,11 @@
  * (RAPIDO_KTREE, configured for every profile), each against the real
  * service: services/samba's smbd for cifs (the guest's file found in the
  * share directory with the same SHA-256), smbd inside the guest for
- * samba-local (the host talks to it with smbclient from the lab's
+ * samba-local (its host side talks to it with smbclient from the lab's
  * namespace: profiles/samba-local/host), the lab's Ceph for fstests-cephfs
  * (the real xfstests of RAPIDO_FSTESTS_SRC). Each failure test breaks the
  * one thing it names (a wrong password or key in the service's client
- * facts, a host that never answers, no root) and wants exit 1 or 128 with
+ * facts, a user the guest's smbd does not know, no root) and wants exit 1 or 128 with
  * a message naming it. Each test starts from a lab that is down and ends
  * with make rapido-lab-down: the host namespace's links, addresses and
  * routes are unchanged, and nothing listens on the host's port 445.
@@ -16,7 +16,6 @@
  * Needs root, iproute2, busybox, Debian's samba and smbclient, the ceph
  * packages (scripts/rapido/quickstart installs them). SKIPs otherwise.
  */
-#include <signal.h>
 #include "kselftest_harness.h"
 #include "rapido_test.h"
 
@@ -53,6 +52,16 @@ static int sh_in(struct run *r, const char *ktree, const char *cmd)
 	return ret;
 }
 
+/* How often @needle is in @text. */
+static int count(const char *text, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = text; (p = strstr(p, needle)); p++)
+		n++;
+	return n;
+}
+
 /* Nothing listens on port 445 in the host's namespace. */
 static int host_port_445_free(void)
 {
@@ -76,6 +85,7 @@ FIXTURE_SETUP(smb)
 	unsetenv("FSTESTS_SRC");
 	unsetenv("FSTESTS");
 	unsetenv("SAMBA_LOCAL_WAIT");
+	unsetenv("SAMBA_LOCAL_USER");
 	if (geteuid())
 		SKIP(return, "the lab needs root (a network namespace, smbd)");
 	if (access("/bin/busybox", X_OK))
@@ -229,104 +239,45 @@ TEST_F(smb, samba_up_needs_root)
 }
 
 /*
- * samba-local with no host side: the guest gives up after
- * SAMBA_LOCAL_WAIT s and fails, saying why.
+ * samba-local: the guest's smbd serves XFS on zram; the profile's host
+ * side (smbclient in the lab) puts 4 MiB and gets them back intact, and
+ * the guest finds them on its XFS with the same SHA-256.
  */
-TEST_F_TIMEOUT(smb, samba_local_without_host_fails, BOOT_TIMEOUT)
+TEST_F_TIMEOUT(smb, samba_local_profile, BOOT_TIMEOUT)
+{
+	char *sum;
+	struct run r;
+
+	if (!self->before)
+		return;
+	ASSERT_EQ(0, rapido_test(&r, self->ktree, "samba-local", NULL, NULL));
+	EXPECT_EQ(0, r.status) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "rapido: host side: PASS")) run_dump(&r);
+	sum = word_after(r.out, "got back intact, sha256 ");
+	ASSERT_NE(NULL, sum) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "on the guest's XFS intact, sha256 ")) run_dump(&r);
+	EXPECT_EQ(2, count(r.out, sum)) run_dump(&r);
+	run_free(&r);
+	free(sum);
+}
+
+/*
+ * samba-local with a user the guest's smbd does not know: the host side
+ * fails at once naming the user and Samba's status, the guest gives up
+ * after SAMBA_LOCAL_WAIT s saying it got no result; exit 1.
+ */
+TEST_F_TIMEOUT(smb, samba_local_refused_user_fails, BOOT_TIMEOUT)
 {
 	struct run r;
 
 	if (!self->before)
 		return;
 	ASSERT_EQ(0, rapido_test(&r, self->ktree, "samba-local",
-				 "SAMBA_LOCAL_WAIT=3", NULL));
+				 "SAMBA_LOCAL_USER=nobody", "SAMBA_LOCAL_WAIT=10"));
 	EXPECT_EQ(1, r.status) run_dump(&r);
-	EXPECT_TRUE(both_have(&r, "samba-local: no result from the host in the share after 3 s")) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "samba-local host: the guest's smbd refused user 'nobody' on //192.168.155.101/rapido: NT_STATUS_LOGON_FAILURE")) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "samba-local: no result from the host side in the share after 10 s")) run_dump(&r);
 	run_free(&r);
-}
-
-/*
- * samba-local, run in the background (its output in @log): returns the
- * pid of its process group's leader.
- */
-static pid_t spawn_samba_local(const char *ktree, const char *log,
-			       const char *var)
-{
-	char *const argv[] = { "scripts/rapido/rapido-test",
-			       "PROFILE=samba-local", (char *)var, NULL };
-	pid_t pid = fork();
-	int fd, nul;
-
-	if (pid)
-		return pid;
-	setpgid(0, 0);
-	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	nul = open("/dev/null", O_RDONLY);
-	if (fd < 0 || nul < 0 || dup2(nul, 0) < 0 || dup2(fd, 1) < 0 ||
-	    dup2(fd, 2) < 0 || chdir(ktree))
-		_exit(127);
-	execvp(argv[0], argv);
-	_exit(127);
-}
-
-/* Wait (at most @secs s) until @path holds @needle or @pid exited. */
-static int wait_for_text(const char *path, const char *needle, pid_t pid,
-			 int secs)
-{
-	for (int i = 0; i < secs * 10; i++) {
-		char *text = read_text(path);
-		int found = text && strstr(text, needle);
-
-		free(text);
-		if (found)
-			return 1;
-		if (waitpid(pid, NULL, WNOHANG) == pid)
-			return 0;
-		usleep(100000);
-	}
-	return 0;
-}
-
-/*
- * samba-local: the guest's smbd serves XFS on zram; once it says ready,
- * the host side (smbclient in the lab) puts 4 MiB and gets them back
- * intact, and the guest finds them on its XFS with the same SHA-256.
- */
-TEST_F_TIMEOUT(smb, samba_local_profile, BOOT_TIMEOUT)
-{
-	char *log = strf("%s/out", self->dir), *text, *sum;
-	struct run r;
-	pid_t pid;
-	int st;
-
-	if (!self->before)
-		return;
-	pid = spawn_samba_local(self->ktree, log, NULL);
-	ASSERT_LT(0, pid);
-	if (!wait_for_text(log, "samba-local: ready: smbd on 192.168.155.101:445",
-			   pid, 600)) {
-		kill(-pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		text = read_text(log);
-		ASSERT_TRUE(0) TH_LOG("the guest's smbd never got ready: %s",
-				      text);
-	}
-	ASSERT_EQ(0, sh_in(&r, self->ktree,
-			   "tools/testing/rapido/profiles/samba-local/host"));
-	EXPECT_EQ(0, r.status) run_dump(&r);
-	sum = word_after(r.out, "got back intact, sha256 ");
-	run_free(&r);
-	ASSERT_EQ(pid, waitpid(pid, &st, 0));
-	text = read_text(log);
-	ASSERT_NE(NULL, text);
-	EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) TH_LOG("%s", text);
-	ASSERT_NE(NULL, sum) TH_LOG("%s", text);
-	EXPECT_NE(NULL, strstr(text, "on the guest's XFS intact, sha256 ")) TH_LOG("%s", text);
-	EXPECT_NE(NULL, strstr(text, sum)) TH_LOG("%s", text);
-	fprintf(stderr, "# samba-local: %s\n", strstr(text, "rapido-vm: PASS") ?: "?");
-	free(sum);
-	free(text);
-	free(log);
 }
 
 /* Does fstests-cephfs lack something here? Then SKIP, saying what. */
