@@ -5,7 +5,9 @@
  * service: services/samba's smbd for cifs (the guest's file found in the
  * share directory with the same SHA-256), smbd inside the guest for
  * samba-local (its host side talks to it with smbclient from the lab's
- * namespace: profiles/samba-local/host), the lab's Ceph for fstests-cephfs
+ * namespace: profiles/samba-local/host), smbd in vm1 on the lab's CephFS
+ * through vfs_ceph for samba-cephfs (vm2 reads the host's file with the
+ * kernel client), the lab's Ceph for fstests-cephfs
  * (the real xfstests of RAPIDO_FSTESTS_SRC). Each failure test breaks the
  * one thing it names (a wrong password or key in the service's client
  * facts, a user the guest's smbd does not know, no root) and wants exit 1 or 128 with
@@ -261,23 +263,72 @@ TEST_F_TIMEOUT(smb, samba_local_profile, BOOT_TIMEOUT)
 	free(sum);
 }
 
-/*
- * samba-local with a user the guest's smbd does not know: the host side
- * fails at once naming the user and Samba's status, the guest gives up
- * after SAMBA_LOCAL_WAIT s saying it got no result; exit 1.
- */
-TEST_F_TIMEOUT(smb, samba_local_refused_user_fails, BOOT_TIMEOUT)
+/* Can samba-cephfs run here? Else SKIP, saying what it lacks. */
+static int samba_cephfs_skips(struct __test_metadata *_metadata)
 {
+	if (access("/usr/bin/ceph-osd", X_OK))
+		SKIP(return 1, "Ceph is not installed (apt-get install ceph-mon ceph-mgr ceph-osd ceph-mds ceph-common)");
+	if (access("/usr/lib/x86_64-linux-gnu/samba/vfs/ceph.so", R_OK))
+		SKIP(return 1, "Samba's vfs_ceph is not installed (apt-get install samba-vfs-modules)");
+	return 0;
+}
+
+/*
+ * samba-cephfs: vm1's smbd shares the lab's CephFS through vfs_ceph; the
+ * host side's 4 MiB go over SMB into it and come back intact, and vm2
+ * reads them through the kernel CephFS client with the same SHA-256.
+ */
+TEST_F_TIMEOUT(smb, samba_cephfs_profile, BOOT_TIMEOUT)
+{
+	char *sum;
+	struct run r;
+
+	if (!self->before || samba_cephfs_skips(_metadata))
+		return;
+	ASSERT_EQ(0, rapido_test(&r, self->ktree, "samba-cephfs", NULL, NULL));
+	EXPECT_EQ(0, r.status) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "rapido: host side: PASS")) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "(vfs_ceph)")) run_dump(&r);
+	sum = word_after(r.out, "got back intact, sha256 ");
+	ASSERT_NE(NULL, sum) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "through the kernel CephFS client intact, sha256 ")) run_dump(&r);
+	EXPECT_EQ(2, count(r.out, sum)) run_dump(&r);
+	run_free(&r);
+	free(sum);
+}
+
+/*
+ * samba-local and samba-cephfs with a user the guest's smbd does not
+ * know: the host side fails at once naming the user and Samba's status,
+ * the guest waiting for its result (samba-cephfs: vm2) gives up after
+ * SAMBA_LOCAL_WAIT s saying what it waited for; exit 1.
+ */
+TEST_F_TIMEOUT(smb, samba_refused_user_fails, BOOT_TIMEOUT)
+{
+	static const char *const profiles[] = { "samba-local", "samba-cephfs" };
 	struct run r;
 
 	if (!self->before)
 		return;
-	ASSERT_EQ(0, rapido_test(&r, self->ktree, "samba-local",
-				 "SAMBA_LOCAL_USER=nobody", "SAMBA_LOCAL_WAIT=10"));
-	EXPECT_EQ(1, r.status) run_dump(&r);
-	EXPECT_TRUE(both_have(&r, "samba-local host: the guest's smbd refused user 'nobody' on //192.168.155.101/rapido: NT_STATUS_LOGON_FAILURE")) run_dump(&r);
-	EXPECT_TRUE(both_have(&r, "samba-local: no result from the host side in the share after 10 s")) run_dump(&r);
-	run_free(&r);
+	for (size_t i = 0; i < ARRAY_SIZE(profiles); i++) {
+		char *want;
+
+		if (i && samba_cephfs_skips(_metadata))
+			return;
+		ASSERT_EQ(0, rapido_test(&r, self->ktree, profiles[i],
+					 "SAMBA_LOCAL_USER=nobody",
+					 "SAMBA_LOCAL_WAIT=10"));
+		EXPECT_EQ(1, r.status) run_dump(&r);
+		want = strf("%s host: the guest's smbd refused user 'nobody' on //192.168.155.101/rapido: NT_STATUS_LOGON_FAILURE",
+			    profiles[i]);
+		EXPECT_TRUE(both_have(&r, want)) run_dump(&r);
+		free(want);
+		want = strf("%s: no result from the host side in the share (SAMBA_LOCAL_WAIT; its log: .rapido/results/%s.host.log) after 10 s",
+			    profiles[i], profiles[i]);
+		EXPECT_TRUE(both_have(&r, want)) run_dump(&r);
+		free(want);
+		run_free(&r);
+	}
 }
 
 /* Does fstests-cephfs lack something here? Then SKIP, saying what. */
