@@ -55,7 +55,8 @@ static const char *const cut_choices[] = { "native", "dracut", NULL };
 static const char *const machine_choices[] = { "microvm", "pc", "q35", NULL };
 static const char *const arch_choices[] = { "x86_64", "x86", NULL };
 static const char *const v_choices[] = { "0", "1", "2", "12", NULL };
-static const char *const services_choices[] = { "ceph", "tcpecho", NULL };
+static const char *const services_choices[] = { "ceph", "samba", "tcpecho",
+						 NULL };
 static const char *const format_choices[] = { "text", "json", NULL };
 static const char *const onoff_choices[] = { "0", "1", NULL };
 

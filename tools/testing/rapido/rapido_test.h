@@ -465,6 +465,51 @@ static inline char *host_net(void)
 }
 
 /*
+ * The word after @key in @text, up to a blank, a quote or the line's end
+ * (malloc'ed), or NULL.
+ */
+static inline char *word_after(const char *text, const char *key)
+{
+	const char *p = strstr(text, key);
+
+	if (!p)
+		return NULL;
+	p += strlen(key);
+	return strndup(p, strcspn(p, " '\r\n"));
+}
+
+/* make -s -C @ktree @goal [@var] */
+static inline int make_goal(struct run *r, const char *ktree,
+			    const char *goal, const char *var)
+{
+	char *const argv[] = { "make", "-s", "-C", (char *)ktree,
+			       (char *)goal, (char *)var, NULL };
+
+	return run(r, argv);
+}
+
+/*
+ * make rapido-lab-down of @ktree, then host_net() is @before: NULL, else
+ * what went wrong (malloc'ed).
+ */
+static inline char *lab_down_check(const char *ktree, const char *before)
+{
+	char *after, *why = NULL;
+	struct run r;
+
+	if (make_goal(&r, ktree, "rapido-lab-down", NULL) || r.status)
+		why = strf("make rapido-lab-down failed (exit %d): %s",
+			   r.status, r.err);
+	run_free(&r);
+	after = host_net();
+	if (!why && strcmp(before, after))
+		why = strf("the host's network changed:\n%s\nbecame\n%s",
+			   before, after);
+	free(after);
+	return why;
+}
+
+/*
  * The kernel tree the boot tests run rapido in (RAPIDO_KTREE): configured,
  * built, rapido installed. Otherwise NULL, and in @why the reason to SKIP
  * with.

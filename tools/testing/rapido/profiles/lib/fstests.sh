@@ -4,6 +4,7 @@
 # autorun as /rapido/lib/fstests.sh (installed by lib/fstests.manifest).
 #
 #   fstests_local FSTYP
+#   fstests_cephfs
 #
 # Makes two zram devices of $ZRAM_SIZE, a FSTYP file system on the first
 # mounted at /mnt/test (TEST_DEV, TEST_DIR) and the second ready for the
@@ -12,6 +13,13 @@
 # then runs ./check $FSTESTS if FSTESTS is set. Returns check's status,
 # or 1 if the devices or the file system could not be made or check ran
 # no test at all.
+#
+# fstests_cephfs does the same on the lab's CephFS (lib/lab.sh sourced
+# first: CEPH_MON, CEPH_USER, CEPH_KEY, CEPHFS_NAME): TEST_DEV and
+# SCRATCH_DEV are its directories /rapido-fstests/test and /scratch (made
+# on a first mount of its root). Every mount -t ceph goes through
+# /sbin/mount.ceph (lib/mount.ceph), which adds the secret: it is in no
+# config and no mount option fstests prints.
 
 . /rapido/lib/zram.sh
 
@@ -60,19 +68,32 @@ fstests_local() {
 		return 1
 	fi
 	fstests_users
+	fstests_config "$fstyp" "$test_dev" "$scratch_dev" ""
+	echo "fstests: $fstyp TEST_DEV=$test_dev on /mnt/test, SCRATCH_DEV=$scratch_dev for /mnt/scratch ($size each)"
+	fstests_check
+}
 
+# fstests_config FSTYP TEST_DEV SCRATCH_DEV EXTRA: the fstests config
+# (/fstests/local.config, /fstests/configs/<hostname>.config), with the
+# lines EXTRA at its end.
+fstests_config() {
+	dir=/fstests
 	mkdir -p "$dir/configs"
 	cat > "$dir/configs/$(hostname).config" <<CONFIG
-# written by rapido's fstests-$fstyp profile
-export FSTYP=$fstyp
-export TEST_DEV=$test_dev
+# written by rapido's fstests-$1 profile
+export FSTYP=$1
+export TEST_DEV=$2
 export TEST_DIR=/mnt/test
-export SCRATCH_DEV=$scratch_dev
+export SCRATCH_DEV=$3
 export SCRATCH_MNT=/mnt/scratch
+$4
 CONFIG
 	cp "$dir/configs/$(hostname).config" "$dir/local.config"
-	echo "fstests: $fstyp TEST_DEV=$test_dev on /mnt/test, SCRATCH_DEV=$scratch_dev for /mnt/scratch ($size each)"
+}
 
+# fstests_check: ./check $FSTESTS in /fstests, if FSTESTS is set.
+fstests_check() {
+	dir=/fstests
 	if [ -z "${FSTESTS:-}" ]; then
 		echo "fstests: ready; FSTESTS= not given, nothing run (cd $dir && ./check <tests>)"
 		return 0
@@ -94,4 +115,26 @@ CONFIG
 	fi
 	echo "fstests: ./check ran $((ran - notrun)) tests ($notrun not run), status $rc"
 	return "$rc"
+}
+
+fstests_cephfs() {
+	top=$CEPH_MON:/rapido-fstests
+	opts=name=$CEPH_USER,mds_namespace=$CEPHFS_NAME
+
+	mkdir -p /mnt/test /mnt/scratch /etc
+	if ! mount -t ceph "$CEPH_MON:/" /mnt/test -o "$opts"; then
+		echo "fstests: cannot mount the lab's CephFS $CEPHFS_NAME from $CEPH_MON (above)" >&2
+		return 1
+	fi
+	mkdir -p /mnt/test/rapido-fstests/test /mnt/test/rapido-fstests/scratch &&
+		umount /mnt/test || return 1
+	if ! mount -t ceph "$top/test" /mnt/test -o "$opts"; then
+		echo "fstests: mounting ceph $top/test on /mnt/test failed" >&2
+		return 1
+	fi
+	fstests_users
+	fstests_config ceph "$top/test" "$top/scratch" "export TEST_FS_MOUNT_OPTS='-o $opts'
+export MOUNT_OPTIONS='-o $opts'"
+	echo "fstests: ceph TEST_DEV=$top/test on /mnt/test, SCRATCH_DEV=$top/scratch for /mnt/scratch (fs $CEPHFS_NAME)"
+	fstests_check
 }
