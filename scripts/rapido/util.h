@@ -13,12 +13,16 @@
  *
  * __printf and __noreturn come from the kernel tree's tools/include
  * (linux/compiler.h), found with -idirafter so that the system's uapi
- * headers still win for every other <linux/...> name.
+ * headers still win for every other <linux/...> name. A bare rapido
+ * checkout, outside a kernel tree, has none: the Makefile then defines
+ * the three attributes (__printf, __noreturn, __weak) itself.
  */
 #ifndef RAPIDO_UTIL_H
 #define RAPIDO_UTIL_H
 
+#ifndef __printf		/* scripts/rapido/Makefile's, without tools/include */
 #include <linux/compiler.h>
+#endif
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
