@@ -42,8 +42,11 @@ FIXTURE(h) {
 FIXTURE_SETUP(h)
 {
 	char *c;
+	/* the Makefile's -I and -idirafter (tools/include: __printf) */
 	char *const cc[] = { "cc", "-std=gnu11", "-D_GNU_SOURCE", "-I" RT_KSFT,
-			     "-I" RT_TEST_DIR, "-o", NULL, NULL, NULL };
+			     "-I" RT_TEST_DIR, "-idirafter",
+			     RT_KSFT "/../../include", "-o", NULL, NULL,
+			     NULL };
 	char **argv = (char **)cc;
 	struct run r;
 
@@ -52,8 +55,8 @@ FIXTURE_SETUP(h)
 	c = strf("%s/skipper.c", self->dir);
 	self->prog = strf("%s/skipper", self->dir);
 	ASSERT_EQ(0, write_file(c, 0644, skipper));
-	argv[6] = self->prog;
-	argv[7] = c;
+	argv[8] = self->prog;
+	argv[9] = c;
 	ASSERT_EQ(0, run(&r, argv));
 	ASSERT_EQ(0, r.status) run_dump(&r);
 	run_free(&r);
