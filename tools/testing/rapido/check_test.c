@@ -660,7 +660,7 @@ static int send_dry(struct run *r, struct _test_data_tree *self,
 
 TEST_F_TIMEOUT(tree, sendemail_hook_refuses_keeps_chains, 900)
 {
-	char *hook, *mine, *text, *ran;
+	char *hook, *mine, *text, *ran, *before, *after;
 	struct run r;
 
 	if (sh(&r, NULL, "test -x \"$(git --exec-path)/git-send-email\"") ||
@@ -684,6 +684,7 @@ TEST_F_TIMEOUT(tree, sendemail_hook_refuses_keeps_chains, 900)
 	ASSERT_EQ(0, sh(&r, self->src, "make -s O='%s' rapido-hooks", self->obj));
 	EXPECT_EQ(0, r.status) run_dump(&r);
 	run_free(&r);
+	before = sh_out(self->src, STATE_CMD);
 
 	/* the commit adding a sparse warning is refused */
 	ASSERT_EQ(0, send_dry(&r, self, "HEAD~1"));
@@ -703,6 +704,11 @@ TEST_F_TIMEOUT(tree, sendemail_hook_refuses_keeps_chains, 900)
 	ASSERT_NE(NULL, text);
 	EXPECT_EQ(2, count_of(text, "user hook ran on ")) TH_LOG("%s", text);
 	free(text);
+	/* the hook (run with git's GIT_DIR) left HEAD, index, files alone */
+	after = sh_out(self->src, STATE_CMD);
+	EXPECT_STREQ(before, after);
+	free(before);
+	free(after);
 
 	/* remove: the user's hook is back as it was */
 	ASSERT_EQ(0, sh(&r, self->src, "make -s O='%s' rapido-hooks-remove", self->obj));
