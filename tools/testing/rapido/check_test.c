@@ -678,7 +678,7 @@ TEST_F_TIMEOUT(tree, sendemail_hook_refuses_keeps_chains, 900)
 	ASSERT_EQ(0, sh(&r, self->src, PRELUDE
 			"sed -i 's|^\\tint i;$|\\tint i;\\n\\tchar *rapido_p = 0;\\n\\n\\t(void)rapido_p;|' "
 			CORE "; C 'lkdtm: a plain integer'; git revert --no-edit HEAD >/dev/null; "
-			"git commit -q --amend -m 'lkdtm: no plain integer' -m 'Signed-off-by: " WHO "'"));
+			"git commit -q --amend -m 'lkdtm: no plain integer' -m 'Planted by check_test.' -m 'Signed-off-by: " WHO "'"));
 	ASSERT_EQ(0, r.status) run_dump(&r);
 	run_free(&r);
 	ASSERT_EQ(0, sh(&r, self->src, "make -s O='%s' rapido-hooks", self->obj));
