@@ -652,9 +652,9 @@ static int send_dry(struct run *r, struct _test_data_tree *self,
 		    const char *rev)
 {
 	return sh(r, self->src,
-		  "d=$(mktemp -d); o='--dry-run --confirm=never --to=nobody@localhost'; "
+		  "d=$(mktemp -d); o='--dry-run --confirm=never --suppress-cc=all --to=nobody@example.org'; "
 		  "git format-patch -q -1 -o \"$d\" %s || exit; "
-		  "git send-email $o --from='" WHO "' --smtp-server=/bin/false \"$d\"/*.patch; "
+		  "git send-email $o --from='Tess Er <tess@example.org>' --smtp-server=/bin/false \"$d\"/*.patch; "
 		  "rc=$?; rm -rf \"$d\"; exit $rc", rev);
 }
 
