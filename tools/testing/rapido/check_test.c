@@ -652,15 +652,15 @@ static int send_dry(struct run *r, struct _test_data_tree *self,
 		    const char *rev)
 {
 	return sh(r, self->src,
-		  "d=$(mktemp -d); o='--dry-run --confirm=never --to=nobody@localhost'; "
+		  "d=$(mktemp -d); o='--dry-run --confirm=never --suppress-cc=all --to=nobody@example.org'; "
 		  "git format-patch -q -1 -o \"$d\" %s || exit; "
-		  "git send-email $o --from='" WHO "' --smtp-server=/bin/false \"$d\"/*.patch; "
+		  "git send-email $o --from='Tess Er <tess@example.org>' --smtp-server=/bin/false \"$d\"/*.patch; "
 		  "rc=$?; rm -rf \"$d\"; exit $rc", rev);
 }
 
 TEST_F_TIMEOUT(tree, sendemail_hook_refuses_keeps_chains, 900)
 {
-	char *hook, *mine, *text, *ran;
+	char *hook, *mine, *text, *ran, *before, *after;
 	struct run r;
 
 	if (sh(&r, NULL, "test -x \"$(git --exec-path)/git-send-email\"") ||
@@ -678,12 +678,13 @@ TEST_F_TIMEOUT(tree, sendemail_hook_refuses_keeps_chains, 900)
 	ASSERT_EQ(0, sh(&r, self->src, PRELUDE
 			"sed -i 's|^\\tint i;$|\\tint i;\\n\\tchar *rapido_p = 0;\\n\\n\\t(void)rapido_p;|' "
 			CORE "; C 'lkdtm: a plain integer'; git revert --no-edit HEAD >/dev/null; "
-			"git commit -q --amend -m 'lkdtm: no plain integer' -m 'Signed-off-by: " WHO "'"));
+			"git commit -q --amend -m 'lkdtm: no plain integer' -m 'Planted by check_test.' -m 'Signed-off-by: " WHO "'"));
 	ASSERT_EQ(0, r.status) run_dump(&r);
 	run_free(&r);
 	ASSERT_EQ(0, sh(&r, self->src, "make -s O='%s' rapido-hooks", self->obj));
 	EXPECT_EQ(0, r.status) run_dump(&r);
 	run_free(&r);
+	before = sh_out(self->src, STATE_CMD);
 
 	/* the commit adding a sparse warning is refused */
 	ASSERT_EQ(0, send_dry(&r, self, "HEAD~1"));
@@ -703,6 +704,11 @@ TEST_F_TIMEOUT(tree, sendemail_hook_refuses_keeps_chains, 900)
 	ASSERT_NE(NULL, text);
 	EXPECT_EQ(2, count_of(text, "user hook ran on ")) TH_LOG("%s", text);
 	free(text);
+	/* the hook (run with git's GIT_DIR) left HEAD, index, files alone */
+	after = sh_out(self->src, STATE_CMD);
+	EXPECT_STREQ(before, after);
+	free(before);
+	free(after);
 
 	/* remove: the user's hook is back as it was */
 	ASSERT_EQ(0, sh(&r, self->src, "make -s O='%s' rapido-hooks-remove", self->obj));
