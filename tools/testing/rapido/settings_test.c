@@ -467,7 +467,7 @@ FIXTURE_VARIANT_ADD(bad, unknown_profile) {
 
 FIXTURE_VARIANT_ADD(bad, unknown_argument) {
 	.arg = "PROFLE=p",
-	.want = "command line: unknown variable 'PROFLE', did you mean PROFILE? (known: PROFILE X F TIMEOUT MEM CPUS ACCEL CUT WATCH V O ARCH N LAB_NET CEPH_OSDS CEPH_IMAGE_SIZE CEPH_TIMEOUT RBD_POOL RBD_IMAGE CEPHFS_NAME CEPH_USER CEPH_CONF CEPH_KEYRING; and for profile p: SUITE DEPTH=3)",
+	.want = "command line: unknown variable 'PROFLE', did you mean PROFILE? (known: PROFILE X F TIMEOUT MEM CPUS ACCEL CUT WATCH V O ARCH N VMS LAB_NET CEPH_OSDS CEPH_IMAGE_SIZE CEPH_TIMEOUT RBD_POOL RBD_IMAGE CEPHFS_NAME CEPH_USER CEPH_CONF CEPH_KEYRING; and for profile p: SUITE DEPTH=3)",
 };
 
 FIXTURE_VARIANT_ADD(bad, argument_of_another_place) {
