@@ -415,8 +415,8 @@ FIXTURE_VARIANT_ADD(bad, net_not_bool) {
 };
 
 FIXTURE_VARIANT_ADD(bad, unknown_service) {
-	.settings = "SERVICES=ceph samba\n",
-	.want = "settings:2: SERVICES: 'samba' is not one of the known words: ceph, tcpecho",
+	.settings = "SERVICES=ceph nfs\n",
+	.want = "settings:2: SERVICES: 'nfs' is not one of the known words: ceph, samba, tcpecho",
 };
 
 FIXTURE_VARIANT_ADD(bad, too_many_vms) {
