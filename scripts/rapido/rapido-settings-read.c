@@ -214,6 +214,20 @@ static bool kconfig_string(char *s)
 	return true;
 }
 
+/* @k's value @text, from @file:@line, into @slot; a bad one is reported */
+static void set_value(const struct key *k, struct val *slot, const char *text,
+		      const char *file, int line)
+{
+	slot->text = xstrdup(text);
+	slot->file = file;
+	slot->line = line;
+	if (!check_value(k, slot)) {
+		free(slot->text);
+		slot->text = NULL;
+		slot->bad = true;
+	}
+}
+
 /*
  * .rapido.config, as kconfig writes it: comments, blank lines,
  * CONFIG_RAPIDO_X=value and "# CONFIG_RAPIDO_X is not set".
@@ -307,14 +321,7 @@ found:
 			      st->config, lineno, k->kconfig, slot->line);
 			continue;
 		}
-		slot->text = xstrdup(v);
-		slot->file = st->config;
-		slot->line = lineno;
-		if (!check_value(k, slot)) {
-			free(slot->text);
-			slot->text = NULL;
-			slot->bad = true;
-		}
+		set_value(k, slot, v, st->config, lineno);
 	}
 	if (bad >= 3)
 		error("%s: does not look like a .rapido.config (make rapido-menuconfig writes one; or remove it to get Kconfig.rapido's defaults)",
@@ -390,14 +397,7 @@ int read_settings(const char *path, struct val *vals, bool quiet_missing)
 			      path, lineno, k->name, slot->line);
 			continue;
 		}
-		slot->text = xstrdup(eq + 1);
-		slot->file = path;
-		slot->line = lineno;
-		if (!check_value(k, slot)) {
-			free(slot->text);
-			slot->text = NULL;
-			slot->bad = true;
-		}
+		set_value(k, slot, eq + 1, path, lineno);
 	}
 	if (bad >= 3)
 		error("%s: does not look like a profile's settings file (KEY=value lines); the rest is not read",

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -213,12 +214,14 @@ int read_file(const char *path, int flags, char **buf, size_t *len)
 	return 0;
 }
 
-int write_all(int fd, const void *buf, size_t len)
+/* write(2), or send(2) with MSG_NOSIGNAL for @sock: a gone peer is -EPIPE */
+static int put_all(int fd, const void *buf, size_t len, bool sock)
 {
 	const char *p = buf;
 
 	while (len) {
-		ssize_t w = write(fd, p, len);
+		ssize_t w = sock ? send(fd, p, len, MSG_NOSIGNAL) :
+				   write(fd, p, len);
 
 		if (w < 0 && errno == EINTR)
 			continue;
@@ -228,6 +231,16 @@ int write_all(int fd, const void *buf, size_t len)
 		len -= w;
 	}
 	return 0;
+}
+
+int write_all(int fd, const void *buf, size_t len)
+{
+	return put_all(fd, buf, len, false);
+}
+
+int send_all(int fd, const void *buf, size_t len)
+{
+	return put_all(fd, buf, len, true);
 }
 
 int write_file(const char *path, const void *buf, size_t len, mode_t mode)

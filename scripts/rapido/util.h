@@ -91,6 +91,8 @@ char *xvasprintf(const char *fmt, va_list ap) __printf(1, 0);
 int read_file(const char *path, int flags, char **buf, size_t *len);
 /* all of @len bytes, through EINTR and short writes: 0 or -errno */
 int write_all(int fd, const void *buf, size_t len);
+/* the same on a socket, without SIGPIPE (a gone peer is -EPIPE) */
+int send_all(int fd, const void *buf, size_t len);
 /*
  * @len bytes to @path with @mode, through @path.tmp and rename(): a
  * reader sees the old file or the whole new one. A symlink at @path is

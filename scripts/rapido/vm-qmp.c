@@ -82,22 +82,6 @@ static char *__printf(1, 2) rapido_error(const char *fmt, ...)
 	return reply;
 }
 
-
-static int send_all(int fd, const char *s, size_t len)
-{
-	while (len) {
-		ssize_t w = send(fd, s, len, MSG_NOSIGNAL);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		s += w;
-		len -= w;
-	}
-	return 0;
-}
-
 /* The QMP command for a request line, or NULL with *@reply set. */
 static char *control_command(const char *req, const struct action **act,
 			     char **reply)
