@@ -180,82 +180,17 @@ static int start(struct opts *o)
 
 /* ---- --query ---- */
 
-/* No watcher to ask: the change the last one saw, if it left one. */
-static int last_change(void)
-{
-	char *buf;
-	size_t len;
-	int ret = EXIT_NONE;
-
-	if (read_file(CHANGED_NAME, 0, &buf, &len))
-		return EXIT_NONE;
-	if (len && buf[len - 1] == '\n' && len <= PATH_MAX + 1) {
-		fputs(buf, stdout);
-		ret = fflush(stdout) ? EXIT_USAGE : EXIT_CHANGED;
-	}
-	free(buf);
-	return ret;
-}
-
 static int query(struct opts *o)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct timeval tv = { .tv_sec = QUERY_SECS };
-	char buf[PATH_MAX + 16];
-	size_t len = 0;
-	int fd;
+	char path[PATH_MAX + 1];
+	int ret = watch_query(o->dir, path, sizeof(path));
 
-	strcpy(sa.sun_path, SOCK_NAME);
-	/* relative to DIR: sun_path holds 108 bytes only */
-	if (chdir(o->dir)) {
-		if (errno == ENOENT || errno == ENOTDIR)
-			return EXIT_NONE;
-		error_errno(errno, "'%s': cannot enter the state directory",
-			    o->dir);
-		return EXIT_USAGE;
+	if (ret == EXIT_CHANGED) {
+		printf("%s\n", path);
+		if (fflush(stdout))
+			return EXIT_USAGE;
 	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
-	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv))) {
-		error_errno(errno, "cannot make a unix socket");
-		return EXIT_USAGE;
-	}
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		switch (errno) {
-		case ENOENT:
-		case ECONNREFUSED:
-		case EAGAIN:
-		case ENOTSOCK:
-			close(fd);
-			return last_change();
-		}
-		error_errno(errno, "'%s': cannot connect to " SOCK_NAME,
-			    o->dir);
-		return EXIT_USAGE;
-	}
-	while (len < sizeof(buf) - 1 && !memchr(buf, '\n', len)) {
-		ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += n;
-	}
-	close(fd);
-	buf[len] = '\0';
-	if (!len || !memchr(buf, '\n', len))
-		return last_change();	/* no (whole) reply: timeout, or it quit */
-	*strchr(buf, '\n') = '\0';
-	if (!strcmp(buf, "clean"))
-		return EXIT_CLEAN;
-	if (!strncmp(buf, "changed ", 8)) {
-		printf("%s\n", buf + 8);
-		return fflush(stdout) ? EXIT_USAGE : EXIT_CHANGED;
-	}
-	error("'%s': unexpected reply on " SOCK_NAME, o->dir);
-	return EXIT_USAGE;
+	return ret;
 }
 
 /* ---- command line ---- */

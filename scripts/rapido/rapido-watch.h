@@ -4,6 +4,7 @@
  *	rapido-watch.c		command line, --start (detaching), --query
  *	rapido-watch-walk.c	pruning, the log, the walk that sets the watches
  *	rapido-watch-serve.c	inotify events, the socket, serving queries
+ *	rapido-watch-query.c	asking a watcher (also linked into rapido-fast)
  */
 #ifndef RAPIDO_WATCH_H
 #define RAPIDO_WATCH_H
@@ -134,5 +135,12 @@ int watch_file(struct watcher *w, const char *file);
 
 /* rapido-watch-serve.c */
 int watch(struct watcher *w);
+
+/*
+ * Ask the watcher of state directory @dir: EXIT_CLEAN, EXIT_CHANGED (the
+ * path in @changed, of @size bytes), EXIT_NONE (no watcher to ask) or
+ * EXIT_USAGE (reported). The working directory is left as it was.
+ */
+int watch_query(const char *dir, char *changed, size_t size);
 
 #endif /* RAPIDO_WATCH_H */

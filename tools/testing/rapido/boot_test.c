@@ -451,41 +451,23 @@ TEST_F_TIMEOUT(boot, parallel_runs_on_one_tree, BOOT_TIMEOUT)
  * A run waits while another holds tree.lock (here: the test itself), says
  * so, and goes on once it is released.
  */
+static int passed_after_waiting(const struct run *r)
+{
+	return r->status == 0 && both_have(r, "another rapido run is building");
+}
+
 TEST_F_TIMEOUT(boot, run_waits_on_tree_lock, BOOT_TIMEOUT)
 {
-	char *lock = strf("%s/.rapido/tree.lock", self->ktree);
-	int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	pid_t pid, reaped;
-	int st;
+	char *const argv[] = { "scripts/rapido/rapido-test", "PROFILE=simple",
+			       NULL };
+	int waited, good;
 
-	ASSERT_LE(0, fd) TH_LOG("%s: %s", lock, strerror(errno));
-	ASSERT_EQ(0, flock(fd, LOCK_EX));
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		struct run rc;
-		int ok;
-
-		if (rapido_test(&rc, self->ktree, NULL, NULL))
-			_exit(2);
-		ok = rc.status == 0 &&
-		     both_have(&rc, "another rapido run is building");
-		if (!ok)
-			run_dump(&rc);
-		_exit(ok ? 0 : 1);
-	}
 	/* 20 s on: the run must still be waiting, not booted */
-	sleep(20);
-	reaped = waitpid(pid, &st, WNOHANG);
-	EXPECT_EQ(0, reaped) TH_LOG("the run did not wait for tree.lock");
-	ASSERT_EQ(0, flock(fd, LOCK_UN));
-	close(fd);
-	if (!reaped)
-		ASSERT_EQ(pid, waitpid(pid, &st, 0));
-	EXPECT_TRUE(WIFEXITED(st));
-	EXPECT_EQ(0, WEXITSTATUS(st))
+	ASSERT_EQ(0, run_past_tree_lock(self->ktree, argv, 20,
+					passed_after_waiting, &waited, &good));
+	EXPECT_TRUE(waited) TH_LOG("the run did not wait for tree.lock");
+	EXPECT_TRUE(good)
 		TH_LOG("the waiting run did not say so or did not pass");
-	free(lock);
 }
 
 /* A profile whose PREPARE exits 125: the run is a bisect skip, 125. */

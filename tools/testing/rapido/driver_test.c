@@ -176,6 +176,35 @@ TEST_F_TIMEOUT(drv, fast_path_only_when_unchanged, RUN_TIMEOUT)
 	free(why);
 }
 
+/* it waited for the lock, then took the full path (and its lock) */
+static int cut_after_waiting(const struct run *r)
+{
+	return r->status == 0 && both_have(r, FULL_CUT) &&
+	       both_have(r, "another rapido run is building");
+}
+
+/*
+ * The fast path takes the tree lock too: with another run holding it, a
+ * make rapido-cut on an unchanged tree waits (in the full path), and does
+ * not cut past it.
+ */
+TEST_F_TIMEOUT(drv, fast_path_waits_on_tree_lock, RUN_TIMEOUT)
+{
+	char *const argv[] = { "make", "rapido-cut", "PROFILE=simple", NULL };
+	int waited, good;
+	struct run r;
+
+	ASSERT_EQ(0, settle(&r, self->ktree)) run_dump(&r);
+	run_free(&r);
+	ASSERT_EQ(0, settle(&r, self->ktree)) run_dump(&r);
+	run_free(&r);
+	ASSERT_EQ(0, run_past_tree_lock(self->ktree, argv, 3,
+					cut_after_waiting, &waited, &good));
+	EXPECT_TRUE(waited) TH_LOG("make rapido-cut did not wait for tree.lock");
+	EXPECT_TRUE(good)
+		TH_LOG("the waiting cut did not say so or did not pass");
+}
+
 /*
  * The batch runner (no make, so not silent) prints the progress lines;
  * make -s none; V=1 the command lines.

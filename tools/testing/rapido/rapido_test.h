@@ -26,6 +26,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -40,6 +41,7 @@
 struct run {
 	int status;	/* exit code, 128 + signal, or -1 if not run */
 	char *out;	/* stdout, NUL-terminated */
+	size_t out_len;	/* its length (stdout may hold NULs) */
 	char *err;	/* stderr, NUL-terminated */
 	double secs;	/* wall time */
 };
@@ -142,6 +144,7 @@ static inline int run_in(struct run *r, const char *dir, char *const argv[])
 		if (errno != EINTR)
 			return -errno;
 	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	r->out_len = lo;
 	r->secs = rt_now() - t0;
 	return 0;
 }
@@ -476,6 +479,52 @@ static inline char *word_after(const char *text, const char *key)
 		return NULL;
 	p += strlen(key);
 	return strndup(p, strcspn(p, " '\r\n"));
+}
+
+/*
+ * @argv in @ktree while the test holds @ktree's tree lock (flock, as a
+ * second rapido run would) for @secs seconds, then lets it go. In the
+ * child, @ok judges the finished run (non-zero: good; a bad run is
+ * dumped). *@waited: the run was still going when the lock was let go;
+ * *@good: @ok said so. 0, or -1 when the lock or the fork failed.
+ */
+static inline int run_past_tree_lock(const char *ktree, char *const argv[],
+				     unsigned int secs,
+				     int (*ok)(const struct run *r),
+				     int *waited, int *good)
+{
+	char *lock = strf("%s/.rapido/tree.lock", ktree);
+	int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644), st = 0;
+	pid_t pid, reaped;
+
+	free(lock);
+	if (fd < 0 || flock(fd, LOCK_EX)) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	pid = fork();
+	if (pid == 0) {
+		struct run r;
+		int fine;
+
+		if (run_in(&r, ktree, argv))
+			_exit(2);
+		fine = ok(&r);
+		if (!fine)
+			run_dump(&r);
+		_exit(fine ? 0 : 1);
+	}
+	if (pid > 0)
+		sleep(secs);
+	reaped = pid > 0 ? waitpid(pid, &st, WNOHANG) : -1;
+	*waited = reaped == 0;
+	flock(fd, LOCK_UN);
+	close(fd);
+	if (pid < 0 || (!reaped && waitpid(pid, &st, 0) != pid))
+		return -1;
+	*good = WIFEXITED(st) && WEXITSTATUS(st) == 0;
+	return 0;
 }
 
 /* make -s -C @ktree @goal [@var] */

@@ -1138,4 +1138,224 @@ TEST_F(change, answered)
 	free(alt);
 }
 
+/* ---- rapido-fast ---- */
+
+#define FAST_KREL	"6.1.0-fast"
+#define FAST_KEY	"arg FOO=bar\nRT_FAST_A=1\nRT_FAST_B unset\n"
+
+FIXTURE(fast) {
+	struct tree t;
+	char *fast;		/* rapido-fast */
+	char *record;		/* dir/stamps/fast-x */
+	char *image;
+};
+
+/* Each variant breaks one thing the fast path rests on (or none). */
+FIXTURE_VARIANT(fast) {
+	const char *env_a;	/* RT_FAST_A (the record says 1) */
+	const char *arg;	/* the VAR=value argument (FOO=bar) */
+	const char *arg2;	/* one more */
+	bool lock_held;		/* by another open file */
+	const char *rc;		/* the record's FAST_RC, else the file's */
+	const char *krel;	/* the record's FAST_KREL */
+	bool newer;		/* a FAST_NEWER file newer than the record */
+	bool pending;		/* stamps/kbuild.pending */
+	bool no_end;		/* the record cut short */
+	bool changed;		/* a source touched: the watcher's answer */
+	bool no_watcher;
+	bool exec;		/* --exec --say, not --print */
+	int want;
+};
+
+FIXTURE_VARIANT_ADD(fast, holds) { .want = 0 };
+FIXTURE_VARIANT_ADD(fast, holds_exec) { .exec = true, .want = 0 };
+FIXTURE_VARIANT_ADD(fast, x_arg_ignored) { .arg2 = "X=echo hi", .want = 0 };
+FIXTURE_VARIANT_ADD(fast, env_changed) { .env_a = "2", .want = 3 };
+FIXTURE_VARIANT_ADD(fast, arg_changed) { .arg = "FOO=baz", .want = 3 };
+FIXTURE_VARIANT_ADD(fast, arg_added) { .arg2 = "MEM=1024", .want = 3 };
+FIXTURE_VARIANT_ADD(fast, lock_held) { .lock_held = true, .want = 3 };
+FIXTURE_VARIANT_ADD(fast, rapido_config_changed) {
+	.rc = "int y;\n", .want = 3 };
+FIXTURE_VARIANT_ADD(fast, release_changed) { .krel = "6.1.1", .want = 3 };
+FIXTURE_VARIANT_ADD(fast, newer_module) { .newer = true, .want = 3 };
+FIXTURE_VARIANT_ADD(fast, kbuild_pending) { .pending = true, .want = 3 };
+FIXTURE_VARIANT_ADD(fast, record_cut_short) { .no_end = true, .want = 3 };
+FIXTURE_VARIANT_ADD(fast, source_changed) { .changed = true, .want = 3 };
+FIXTURE_VARIANT_ADD(fast, no_watcher) { .no_watcher = true, .want = 3 };
+FIXTURE_VARIANT_ADD(fast, changed_and_exec) {
+	.changed = true, .exec = true, .want = 3 };
+
+/* one NUL-ended record onto @buf */
+static void add_rec(char **buf, size_t *len, const char *key, const char *val)
+{
+	char *rec = strf("%s=%s", key, val);
+
+	rt_append(buf, len, rec, strlen(rec) + 1);
+	free(rec);
+}
+
+FIXTURE_SETUP(fast)
+{
+	static const char *const dirs[] = {
+		"bin", "stamps", "images", "mods", "tmp", "results",
+	};
+	struct tree *t = &self->t;
+	const char *bin;
+	char *p, *buf = strdup("");
+	size_t len = 0;
+	int ret;
+
+	RT_ONLY();
+	ret = setup_tree(t);
+	bin = rapido_bin("rapido-fast");
+	if (ret == -ENOENT && !t->bin)
+		SETUP_SKIP("RAPIDO_BIN is not set");
+	ASSERT_EQ(0, ret);
+	self->fast = strdup(bin);
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+		p = strf("%s/%s", t->dir, dirs[i]);
+		ASSERT_EQ(0, mkdir(p, 0755));
+		free(p);
+	}
+	p = strf("%s/bin/rapido-cut", t->dir);
+	ASSERT_EQ(0, write_file(p, 0755,
+				"#!/bin/sh\necho \"CUT-RAN $*\"\n"));
+	free(p);
+	/* kernel.release is in the tree: the stamp again, after it */
+	p = strf("%s/include", t->root);
+	ASSERT_EQ(0, mkdir(p, 0755));
+	free(p);
+	p = strf("%s/include/config", t->root);
+	ASSERT_EQ(0, mkdir(p, 0755));
+	free(p);
+	p = strf("%s/include/config/kernel.release", t->root);
+	ASSERT_EQ(0, write_file(p, 0644, FAST_KREL "\n"));
+	free(p);
+	usleep(SETTLE_US);
+	ASSERT_EQ(0, write_file(t->stamp, 0644, "kbuild ok\n"));
+	usleep(SETTLE_US);
+
+	/* the driver's variables: no KBUILD_* or KCONFIG_* of ours */
+	for (char **e = environ; *e;) {
+		if (!strncmp(*e, "KBUILD_", 7) || !strncmp(*e, "KCONFIG_", 8)) {
+			p = strndup(*e, strcspn(*e, "="));
+			unsetenv(p);
+			free(p);
+			continue;
+		}
+		e++;
+	}
+	setenv("RT_FAST_A", variant->env_a ?: "1", 1);
+	unsetenv("RT_FAST_B");
+
+	self->image = strf("%s/images/x.cpio", t->dir);
+	add_rec(&buf, &len, "FAST_KEY", FAST_KEY);
+	add_rec(&buf, &len, "FAST_NAMES", "RT_FAST_A RT_FAST_B");
+	add_rec(&buf, &len, "FAST_RC", variant->rc ?: "int x;\n");
+	add_rec(&buf, &len, "FAST_KREL", variant->krel ?: FAST_KREL);
+	add_rec(&buf, &len, "FAST_NEWER", t->stamp);
+	p = strf("%s/Makefile", t->root);
+	add_rec(&buf, &len, "FAST_EXIST", p);
+	free(p);
+	add_rec(&buf, &len, "FAST_CUT", "-o");
+	add_rec(&buf, &len, "FAST_CUT", self->image);
+	add_rec(&buf, &len, "PROFILE", "x");
+	if (!variant->no_end)
+		add_rec(&buf, &len, "END", "");
+	self->record = strf("%s/stamps/fast-x", t->dir);
+	ASSERT_EQ(0, write_whole(self->record, buf, len));
+	free(buf);
+	if (variant->newer) {
+		struct timespec later[2] = { { 0, UTIME_OMIT } };
+
+		ASSERT_EQ(0, clock_gettime(CLOCK_REALTIME, &later[1]));
+		later[1].tv_sec += 10;
+		ASSERT_EQ(0, utimensat(AT_FDCWD, t->stamp, later, 0));
+	}
+	if (variant->pending) {
+		p = strf("%s/stamps/kbuild.pending", t->dir);
+		ASSERT_EQ(0, write_file(p, 0644, "src/a/x.c\n"));
+		free(p);
+	}
+	if (!variant->no_watcher)
+		ASSERT_EQ(0, start_fg(t, NULL));
+}
+
+FIXTURE_TEARDOWN(fast)
+{
+	EXPECT_EQ(0, teardown_tree(&self->t));
+	free(self->fast);
+	free(self->record);
+	free(self->image);
+}
+
+TEST_F(fast, answer)
+{
+	struct tree *t = &self->t;
+	char *lock = strf("%s/tree.lock", t->dir);
+	int fd = open(lock, O_RDWR | O_CREAT, 0644), other = -1;
+	char *fdarg = strf("%d", fd), *src, *argv[16];
+	struct run r;
+	int n = 0;
+
+	ASSERT_LE(0, fd);
+	argv[n++] = self->fast;
+	argv[n++] = "--lock";
+	argv[n++] = fdarg;
+	argv[n++] = "--dir";
+	argv[n++] = t->dir;
+	argv[n++] = "--objtree";
+	argv[n++] = t->root;
+	argv[n++] = "--record";
+	argv[n++] = self->record;
+	argv[n++] = variant->exec ? "--exec" : "--print";
+	if (variant->exec)
+		argv[n++] = "--say";
+	argv[n++] = "--";
+	argv[n++] = (char *)(variant->arg ?: "FOO=bar");
+	argv[n++] = (char *)variant->arg2;
+	argv[n] = NULL;
+	if (variant->lock_held) {
+		other = open(lock, O_RDWR | O_CLOEXEC);
+		ASSERT_LE(0, other);
+		ASSERT_EQ(0, flock(other, LOCK_EX));
+	}
+	if (variant->changed) {
+		src = strf("%s/a/x.c", t->root);
+		ASSERT_EQ(0, utimensat(AT_FDCWD, src, NULL, 0));
+		free(src);
+	}
+	ASSERT_EQ(0, run(&r, argv));
+	EXPECT_EQ(variant->want, r.status) run_dump(&r);
+	if (variant->want) {
+		/* nothing done, nothing said: the driver takes its full path */
+		EXPECT_STREQ("", r.out);
+		EXPECT_STREQ("", r.err);
+	} else if (variant->exec) {
+		char *want = strf("  CUT     x\nCUT-RAN -o %s\n", self->image);
+
+		EXPECT_STREQ(want, r.out) run_dump(&r);
+		free(want);
+	} else {
+		char *want = strf("FAST_CUT=-o%cFAST_CUT=%s%cPROFILE=x%cEND=%c",
+				  0, self->image, 0, 0, 0);
+		size_t n = strlen(self->image) + 37;
+
+		ASSERT_EQ(n, r.out_len) run_dump(&r);
+		EXPECT_EQ(0, memcmp(want, r.out, n));
+		free(want);
+		/* the lock stays with the caller's open file */
+		other = open(lock, O_RDWR | O_CLOEXEC);
+		ASSERT_LE(0, other);
+		EXPECT_NE(0, flock(other, LOCK_EX | LOCK_NB));
+		EXPECT_EQ(EWOULDBLOCK, errno);
+	}
+	run_free(&r);
+	if (other >= 0)
+		close(other);
+	close(fd);
+	free(fdarg);
+	free(lock);
+}
+
 TEST_HARNESS_MAIN
