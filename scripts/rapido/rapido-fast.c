@@ -4,8 +4,7 @@
  * still hold, so that the image can be cut without the settings, the
  * stamps and the module checks?
  *
- *   rapido-fast --lock FD --dir RDIR --objtree OBJ --record FILE
- *               (--print | --exec [--say]) [VAR=value]...
+ *   rapido-fast print|exec|exec-say FD RDIR OBJTREE FILE [VAR=value]...
  *
  * FILE (RDIR/stamps/fast-PROFILE) is what the last full run that cut the
  * profile's image recorded (scripts/rapido/rapido, fast_write): NUL-ended
@@ -22,7 +21,7 @@
  *
  * It all holds when: none of RDIR and its bin, stamps, images, mods, tmp
  * and results is a symlink or missing; the tree lock, the caller's open
- * file FD, is taken with flock(2) without waiting (it stays with FD:
+ * file FD (a number), is taken with flock(2) without waiting (it stays with FD:
  * the caller's run holds it); the key computed now is the recorded one
  * (VAR=value arguments but X=, F= and V=, in order, as "arg VAR=value";
  * then each FAST_NAMES name and each KBUILD_* and KCONFIG_* of the
@@ -32,19 +31,17 @@
  * kernel.release are as recorded; and the tree's rapido-watch answers
  * that nothing changed since the last kbuild.
  *
- * --print: the FAST_CUT and the settings records, on stdout, NUL-ended, as
- * recorded. --exec: with --say, the progress line "  CUT     PROFILE" on
- * stdout; then it becomes RDIR/bin/rapido-cut with the recorded arguments
+ * print: the FAST_CUT and the settings records, on stdout, NUL-ended, as
+ * recorded. exec: it becomes RDIR/bin/rapido-cut with the recorded arguments
  * (execv, the lock still held by FD).
  *
- * Exit: 0 (--print) or rapido-cut's; 3 a check does not hold (nothing
+ * Exit: 0 (print) or rapido-cut's; 3 a check does not hold (nothing
  * done or printed: take the full path); 2 a usage or system error; 128
  * out of memory.
  */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,8 +57,8 @@ const char *const prog = "rapido-fast";
 enum { EXIT_SLOW = 3 };
 
 #define SYNOPSIS \
-	"usage: rapido-fast --lock FD --dir RDIR --objtree OBJ --record FILE " \
-	"(--print | --exec [--say]) [VAR=value]..."
+	"usage: rapido-fast print|exec|exec-say FD RDIR OBJTREE FILE " \
+	"[VAR=value]..."
 
 struct fast {
 	int lock_fd;
@@ -350,75 +347,36 @@ static int run(struct fast *f)
 	fatal_errno(EXIT_RAPIDO, errno, "cannot execute '%s'", f->cut[0]);
 }
 
-enum { OPT_LOCK = 256, OPT_DIR, OPT_OBJTREE, OPT_RECORD, OPT_PRINT,
-	OPT_EXEC, OPT_SAY };
-
-static const struct option long_opts[] = {
-	{ "lock", required_argument, NULL, OPT_LOCK },
-	{ "dir", required_argument, NULL, OPT_DIR },
-	{ "objtree", required_argument, NULL, OPT_OBJTREE },
-	{ "record", required_argument, NULL, OPT_RECORD },
-	{ "print", no_argument, NULL, OPT_PRINT },
-	{ "exec", no_argument, NULL, OPT_EXEC },
-	{ "say", no_argument, NULL, OPT_SAY },
-	{ NULL, 0, NULL, 0 },
-};
-
 int main(int argc, char **argv)
 {
 	struct fast f = { .lock_fd = -1 };
 	char *end;
 	long fd;
-	int c;
 
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:", long_opts, NULL)) != -1) {
-		switch (c) {
-		case OPT_LOCK:
-			errno = 0;
-			fd = strtol(optarg, &end, 10);
-			if (errno || end == optarg || *end || fd < 0 ||
-			    fd > INT_MAX || fcntl(fd, F_GETFD) < 0)
-				usage_error(optarg,
-					    "--lock wants the number of an open fd");
-			f.lock_fd = fd;
-			break;
-		case OPT_DIR:
-			f.dir = optarg;
-			break;
-		case OPT_OBJTREE:
-			f.objtree = optarg;
-			break;
-		case OPT_RECORD:
-			f.record = optarg;
-			break;
-		case OPT_PRINT:
-			f.print = true;
-			break;
-		case OPT_EXEC:
-			f.exec = true;
-			break;
-		case OPT_SAY:
-			f.say = true;
-			break;
-		case ':':
-			usage_error(argv[optind - 1], "needs an argument");
-		default:
-			usage_error(argv[optind - 1], "unknown option");
-		}
-	}
-	if (f.lock_fd < 0 || !f.dir || !f.objtree || !f.record)
-		usage_error(argc > 1 ? argv[1] : prog,
-			    "--lock, --dir, --objtree and --record are needed");
-	if (f.print == f.exec)
-		usage_error("--print', '--exec", "give one of them");
-	if (f.say && !f.exec)
-		usage_error("--say", "goes with --exec");
-	for (int i = optind; i < argc; i++)
+	if (argc < 6)
+		usage_error(argc > 1 ? argv[1] : prog, "too few arguments");
+	if (!strcmp(argv[1], "print"))
+		f.print = true;
+	else if (!strcmp(argv[1], "exec-say"))
+		f.exec = f.say = true;
+	else if (!strcmp(argv[1], "exec"))
+		f.exec = true;
+	else
+		usage_error(argv[1], "not a mode (print, exec, exec-say)");
+	errno = 0;
+	fd = strtol(argv[2], &end, 10);
+	if (errno || end == argv[2] || *end || fd < 0 || fd > INT_MAX ||
+	    fcntl(fd, F_GETFD) < 0)
+		usage_error(argv[2], "FD is not the number of an open fd");
+	f.lock_fd = fd;
+	f.dir = argv[3];
+	f.objtree = argv[4];
+	f.record = argv[5];
+	for (int i = 6; i < argc; i++)
 		if (!strchr(argv[i], '='))
 			usage_error(argv[i], "not a VAR=value argument");
 	f.cutter = path_join(f.dir, "bin/rapido-cut");
-	f.args = argv + optind;
-	f.nargs = argc - optind;
+	f.args = argv + 6;
+	f.nargs = argc - 6;
 	return run(&f);
 }

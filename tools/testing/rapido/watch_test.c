@@ -1196,8 +1196,11 @@ static void add_rec(char **buf, size_t *len, const char *key, const char *val)
 
 FIXTURE_SETUP(fast)
 {
+	/* the state directory's, and kernel.release's in the tree */
 	static const char *const dirs[] = {
-		"bin", "stamps", "images", "mods", "tmp", "results",
+		"src/.rapido/bin", "src/.rapido/stamps", "src/.rapido/images",
+		"src/.rapido/mods", "src/.rapido/tmp", "src/.rapido/results",
+		"src/include", "src/include/config",
 	};
 	struct tree *t = &self->t;
 	const char *bin;
@@ -1213,7 +1216,7 @@ FIXTURE_SETUP(fast)
 	ASSERT_EQ(0, ret);
 	self->fast = strdup(bin);
 	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
-		p = strf("%s/%s", t->dir, dirs[i]);
+		p = at(t, dirs[i]);
 		ASSERT_EQ(0, mkdir(p, 0755));
 		free(p);
 	}
@@ -1222,12 +1225,6 @@ FIXTURE_SETUP(fast)
 				"#!/bin/sh\necho \"CUT-RAN $*\"\n"));
 	free(p);
 	/* kernel.release is in the tree: the stamp again, after it */
-	p = strf("%s/include", t->root);
-	ASSERT_EQ(0, mkdir(p, 0755));
-	free(p);
-	p = strf("%s/include/config", t->root);
-	ASSERT_EQ(0, mkdir(p, 0755));
-	free(p);
 	p = strf("%s/include/config/kernel.release", t->root);
 	ASSERT_EQ(0, write_file(p, 0644, FAST_KREL "\n"));
 	free(p);
@@ -1300,18 +1297,11 @@ TEST_F(fast, answer)
 
 	ASSERT_LE(0, fd);
 	argv[n++] = self->fast;
-	argv[n++] = "--lock";
+	argv[n++] = variant->exec ? "exec-say" : "print";
 	argv[n++] = fdarg;
-	argv[n++] = "--dir";
 	argv[n++] = t->dir;
-	argv[n++] = "--objtree";
 	argv[n++] = t->root;
-	argv[n++] = "--record";
 	argv[n++] = self->record;
-	argv[n++] = variant->exec ? "--exec" : "--print";
-	if (variant->exec)
-		argv[n++] = "--say";
-	argv[n++] = "--";
 	argv[n++] = (char *)(variant->arg ?: "FOO=bar");
 	argv[n++] = (char *)variant->arg2;
 	argv[n] = NULL;
