@@ -158,18 +158,9 @@ static int start_fg(struct tree *t, const char *idle)
 	char *argv[MAX_ARGS];
 
 	start_argv(t, argv, true, idle);
-	t->pid = fork();
+	t->pid = spawn_bg(argv, NULL, 0);
 	if (t->pid < 0)
 		return -errno;
-	if (t->pid == 0) {
-		int nul = open("/dev/null", O_RDWR);
-
-		dup2(nul, 0);
-		dup2(nul, 1);
-		dup2(nul, 2);
-		execv(argv[0], argv);
-		_exit(127);
-	}
 	for (int i = 0; i < WAIT_MS / 5; i++) {
 		if (!access(t->sock, F_OK))
 			return 0;
