@@ -211,11 +211,11 @@ TEST_F(text, bad_fragment_lines)
 	EXPECT_EQ(2, r.status);
 	EXPECT_STREQ("", r.out);
 	EXPECT_STREQ(
-		PROG ": 'bad:2': bad line 'CONFIG_A y': no '=' after the option name: expected 'CONFIG_FOO=value' or '# CONFIG_FOO is not set'\n"
-		PROG ": 'bad:3': bad line 'CONFIG_STR=\"open': unterminated string: expected 'CONFIG_FOO=value' or '# CONFIG_FOO is not set'\n"
-		PROG ": 'bad:4': bad line '  CONFIG_B=m': not an option line: expected 'CONFIG_FOO=value' or '# CONFIG_FOO is not set'\n"
-		PROG ": 'bad:5': bad line 'CONFIG_INT=': empty value: expected 'CONFIG_FOO=value' or '# CONFIG_FOO is not set'\n"
-		PROG ": 'bad:6': bad line 'A=y': not an option line: expected 'CONFIG_FOO=value' or '# CONFIG_FOO is not set'\n",
+		PROG ": cannot parse 'bad:2': 'CONFIG_A y': no '=' after the option name; write 'CONFIG_FOO=value' or '# CONFIG_FOO is not set'\n"
+		PROG ": cannot parse 'bad:3': 'CONFIG_STR=\"open': unterminated string; write 'CONFIG_FOO=value' or '# CONFIG_FOO is not set'\n"
+		PROG ": cannot parse 'bad:4': '  CONFIG_B=m': not an option line; write 'CONFIG_FOO=value' or '# CONFIG_FOO is not set'\n"
+		PROG ": cannot parse 'bad:5': 'CONFIG_INT=': empty value; write 'CONFIG_FOO=value' or '# CONFIG_FOO is not set'\n"
+		PROG ": cannot parse 'bad:6': 'A=y': not an option line; write 'CONFIG_FOO=value' or '# CONFIG_FOO is not set'\n",
 		r.err);
 	run_free(&r);
 }
@@ -231,15 +231,15 @@ TEST_F(text, unreadable_files)
 			"nofrag", NULL));
 	EXPECT_EQ(2, r.status);
 	EXPECT_STREQ("", r.out);
-	EXPECT_STREQ(PROG ": 'nonexistent': cannot read: No such file or directory\n"
-		     PROG ": 'nofrag': cannot read: No such file or directory\n",
+	EXPECT_STREQ(PROG ": cannot read 'nonexistent': No such file or directory\n"
+		     PROG ": cannot read 'nofrag': No such file or directory\n",
 		     r.err);
 	run_free(&r);
 
 	/* A directory opens but does not read (even for root). */
 	ASSERT_EQ(0, kc(&r, self->bin, self->dir, "-c", ".", "frag", NULL));
 	EXPECT_EQ(2, r.status);
-	EXPECT_STREQ(PROG ": '.': cannot read: Is a directory\n", r.err);
+	EXPECT_STREQ(PROG ": cannot read '.': Is a directory\n", r.err);
 	run_free(&r);
 }
 
@@ -264,7 +264,7 @@ TEST_F(text, explain_needs_a_tree)
 			"miss", NULL));
 	EXPECT_EQ(2, r.status);
 	EXPECT_STREQ("", r.out);
-	want = strf("%s: '%s/Kconfig': cannot read: No such file or directory (give the source tree with -s)\n",
+	want = strf("%s: cannot read '%s/Kconfig': No such file or directory (give the source tree with -s)\n",
 		    PROG, self->dir);
 	EXPECT_STREQ(want, r.err);
 	free(want);
@@ -279,7 +279,7 @@ TEST_F(text, usage)
 		SKIP(return, "RAPIDO_BIN is unset");
 	ASSERT_EQ(0, kc(&r, self->bin, self->dir, NULL));
 	EXPECT_EQ(2, r.status);
-	EXPECT_NE(NULL, strstr(r.err, "no fragment given"));
+	EXPECT_NE(NULL, strstr(r.err, PROG ": no FRAGMENT is given: name at least one\n"));
 	run_free(&r);
 	ASSERT_EQ(0, kc(&r, self->bin, self->dir, "-x", "frag", NULL));
 	EXPECT_EQ(2, r.status);
