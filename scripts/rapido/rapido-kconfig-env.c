@@ -295,6 +295,69 @@ static void kconfig_exit(void)
 	_exit(EXIT_CANNOT);
 }
 
+/*
+ * Out of memory is EXIT_RAPIDO here too, in kconfig's code as in ours.
+ * kconfig's own allocators exit 1: 6.1's scripts/kconfig/util.o defines
+ * xmalloc() & co. (and wins over util.c's weak ones), 6.12's are static
+ * inline (scripts/include/xalloc.h), compiled into each of its objects.
+ * Neither can be replaced without touching the tree, but both call the C
+ * library: the Makefile links this program with --wrap= for malloc,
+ * calloc, realloc, strdup and strndup, so every call of theirs and ours
+ * comes here, and a NULL never gets back to kconfig. What the C library
+ * allocates for itself (fopen(), popen()) still fails with ENOMEM.
+ */
+static void __noreturn oom(void)
+{
+	in_kconfig = false;	/* not kconfig_exit()'s 2 */
+	remove_scratch();
+	fatal_oom();
+}
+
+void *__wrap_malloc(size_t n)
+{
+	void *p = __real_malloc(n);
+
+	if (!p && n)
+		oom();
+	return p;
+}
+
+void *__wrap_calloc(size_t n, size_t size)
+{
+	void *p = __real_calloc(n, size);
+
+	if (!p && n && size)
+		oom();
+	return p;
+}
+
+/* realloc(p, 0) may free p and return NULL: not a failure */
+void *__wrap_realloc(void *p, size_t n)
+{
+	p = __real_realloc(p, n);
+	if (!p && n)
+		oom();
+	return p;
+}
+
+char *__wrap_strdup(const char *s)
+{
+	char *d = __real_strdup(s);
+
+	if (!d)
+		oom();
+	return d;
+}
+
+char *__wrap_strndup(const char *s, size_t n)
+{
+	char *d = __real_strndup(s, n);
+
+	if (!d)
+		oom();
+	return d;
+}
+
 static char *find_header_arch(const char *path)
 {
 	char buf[512], *p, *end;
