@@ -262,15 +262,19 @@ static bool is_watcher(pid_t pid)
 	return yes;
 }
 
-static int setup_tree(struct tree *t)
+/*
+ * A fixture's scratch tree, in its setup: SETUP_SKIP without RAPIDO_BIN;
+ * the test fails if the tree cannot be made.
+ */
+static void setup_tree(struct __test_metadata *_metadata, struct tree *t)
 {
 	const char *bin = rapido_bin("rapido-watch");
 
 	memset(t, 0, sizeof(*t));
 	if (!bin)
-		return -ENOENT;
+		SETUP_SKIP("RAPIDO_BIN is not set");
 	t->bin = strdup(bin);
-	return make_tree(t);
+	ASSERT_EQ(0, make_tree(t));
 }
 
 /* 0 when every watcher is gone and the tree removed */
@@ -302,11 +306,7 @@ FIXTURE(watch) {
 
 FIXTURE_SETUP(watch)
 {
-	int ret = setup_tree(&self->t);
-
-	if (ret == -ENOENT && !self->t.bin)
-		SETUP_SKIP("RAPIDO_BIN is not set");
-	ASSERT_EQ(0, ret);
+	setup_tree(_metadata, &self->t);
 }
 
 FIXTURE_TEARDOWN(watch)
@@ -785,11 +785,7 @@ FIXTURE_VARIANT_ADD(usage, root_not_dir) {
 
 FIXTURE_SETUP(usage)
 {
-	int ret = setup_tree(&self->t);
-
-	if (ret == -ENOENT && !self->t.bin)
-		SETUP_SKIP("RAPIDO_BIN is not set");
-	ASSERT_EQ(0, ret);
+	setup_tree(_metadata, &self->t);
 }
 
 FIXTURE_TEARDOWN(usage)
@@ -1059,14 +1055,8 @@ FIXTURE_VARIANT_ADD(change, link_target_sibling) {
 
 FIXTURE_SETUP(change)
 {
-	int ret;
-
 	RT_ONLY();
-	ret = setup_tree(&self->t);
-
-	if (ret == -ENOENT && !self->t.bin)
-		SETUP_SKIP("RAPIDO_BIN is not set");
-	ASSERT_EQ(0, ret);
+	setup_tree(_metadata, &self->t);
 }
 
 FIXTURE_TEARDOWN(change)
