@@ -180,17 +180,17 @@ int net_setup(const char *ifname, const char *val)
 {
 	struct net_spec n;
 	int fd, index, lo, err;
-	const char *step;
+	const char *step, *dev;
 
 	if (net_parse(val, &n)) {
-		error("'" PROTO_NET_KEY "%s': not ADDR/PREFIX,GATEWAY,HOSTNAME (e.g. rapido.net=192.168.155.101/24,192.168.155.1,rapido1)",
+		error("cannot parse '" PROTO_NET_KEY "%s': not ADDR/PREFIX,GATEWAY,HOSTNAME (e.g. rapido.net=192.168.155.101/24,192.168.155.1,rapido1)",
 		      val);
 		return 1;
 	}
 	index = if_nametoindex(ifname);
 	lo = if_nametoindex("lo");
 	if (!index || !lo) {
-		error("'%s': no such network interface (is the NIC's driver built in or listed?)",
+		error("cannot find network interface '%s' (is the NIC's driver built in or listed?)",
 		      index ? "lo" : ifname);
 		return 1;
 	}
@@ -199,27 +199,29 @@ int net_setup(const char *ifname, const char *val)
 		error_errno(errno, "cannot open an rtnetlink socket");
 		return 1;
 	}
-	step = "lo: link up";
+	step = "bring up";
+	dev = "lo";
 	err = link_up(fd, lo);
 	if (!err) {
-		step = "link up";
+		dev = ifname;
 		err = link_up(fd, index);
 	}
 	if (!err) {
-		step = "add address";
+		step = "add the address to";
 		err = addr_add(fd, index, &n);
 	}
 	if (!err) {
-		step = "add default route";
+		step = "add the default route via";
 		err = route_add(fd, index, &n);
 	}
 	close(fd);
 	if (err) {
-		error_errno(err, "'%s': %s (rapido.net=%s)", ifname, step, val);
+		error_errno(err, "cannot %s '%s' (rapido.net=%s)", step, dev,
+			    val);
 		return 1;
 	}
 	if (sethostname(n.host, strlen(n.host))) {
-		error_errno(errno, "'%s': sethostname", n.host);
+		error_errno(errno, "cannot set the host name to '%s'", n.host);
 		return 1;
 	}
 	if (setenv("RAPIDO_VM_ADDR", n.text, 1) ||

@@ -81,7 +81,7 @@ static int open_status_port(void)
 		return -ENOENT;
 	fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0) {
-		error_errno(errno, "'%s': open", path);
+		error_errno(errno, "cannot open '%s'", path);
 		fd = -EIO;	/* said so: don't look again */
 	}
 	return fd;
@@ -110,7 +110,7 @@ static void flush_status(void)
 		st.pending_len = 0;
 		return;
 	}
-	error_errno(err, "'%s': write", PROTO_STATUS_PORT);
+	error_errno(err, "cannot write to port '%s'", PROTO_STATUS_PORT);
 	close(st.fd);
 	st.fd = -EIO;
 }
@@ -136,9 +136,9 @@ void close_status(void)
 	}
 	/* virtio ports have no fsync: EINVAL, writes went to the host */
 	if (fsync(st.fd) && errno != EINVAL)
-		error_errno(errno, "'%s': fsync", PROTO_STATUS_PORT);
+		error_errno(errno, "cannot fsync port '%s'", PROTO_STATUS_PORT);
 	if (close(st.fd))
-		error_errno(errno, "'%s': close", PROTO_STATUS_PORT);
+		error_errno(errno, "cannot close port '%s'", PROTO_STATUS_PORT);
 	st.fd = -EIO;
 }
 
@@ -189,37 +189,38 @@ int qmp_main(int argc, char **argv)
 				 i > 1 ? " " : "", argv[i]);
 
 		if (n < 0 || (size_t)n >= sizeof(req) - len - 1) {
-			qmp_say("'%.20s...': request longer than %d bytes",
+			qmp_say("cannot send '%.20s...': a request is %d bytes at most",
 				req, PROTO_CONTROL_MAX - 2);
 			return QMP_NO_REPLY;
 		}
 		len += n;
 	}
 	if (strchr(req, '\n')) {
-		qmp_say("'%s': a request is one line", req);
+		qmp_say("cannot send '%s': a request is one line", req);
 		return QMP_NO_REPLY;
 	}
 	req[len++] = '\n';
 	if (find_port(PROTO_CONTROL_PORT, path, sizeof(path))) {
-		qmp_say("'%s': no such virtio-serial port: rapido-vm runs without --control",
+		qmp_say("cannot find virtio-serial port '%s': rapido-vm runs without --control",
 			PROTO_CONTROL_PORT);
 		return QMP_NO_REPLY;
 	}
 	fd = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0) {
-		qmp_say("'%s': open: %s", path, strerror(errno));
+		qmp_say("cannot open '%s': %s", path, strerror(errno));
 		return QMP_NO_REPLY;
 	}
 	err = write_all(fd, req, len);
 	if (err) {
-		qmp_say("'%s': write: %s", path, strerror(-err));
+		qmp_say("cannot write to '%s': %s", path, strerror(-err));
 		close(fd);
 		return QMP_NO_REPLY;
 	}
 	err = qmp_read_reply(fd, reply, sizeof(reply));
 	close(fd);
 	if (err) {
-		qmp_say("'%s': no reply: %s", path, strerror(-err));
+		qmp_say("cannot read a reply on '%s': %s", path,
+			strerror(-err));
 		return QMP_NO_REPLY;
 	}
 	printf("%s\n", reply);

@@ -148,7 +148,7 @@ static int mount_all(void)
 		err = -errno;
 		if (m->optional && (err == -ENODEV || err == -ENOENT))
 			continue;
-		error_errno(err, "'%s': mount %s", m->dir, m->type);
+		error_errno(err, "cannot mount %s on '%s'", m->type, m->dir);
 		failed++;
 	}
 	return failed;
@@ -176,7 +176,8 @@ static int dev_links_make(void)
 		const struct dev_link *l = &dev_links[i];
 
 		if (symlink(l->target, l->path) && errno != EEXIST) {
-			error_errno(errno, "'%s': symlink", l->path);
+			error_errno(errno, "cannot create symlink '%s' to '%s'",
+				    l->path, l->target);
 			failed++;
 		}
 	}
@@ -214,8 +215,9 @@ static int parse_mode(const char *val)
 			g.mode = i;
 			return 0;
 		}
-	error("'" PROTO_MODE_KEY "%s': unknown mode: use " PROTO_MODE_KEY
-	      PROTO_MODE_TEST " or " PROTO_MODE_BOOT, val);
+	error("cannot parse '" PROTO_MODE_KEY "%s': unknown mode; use "
+	      PROTO_MODE_KEY PROTO_MODE_TEST " or " PROTO_MODE_KEY
+	      PROTO_MODE_BOOT, val);
 	return -EINVAL;
 }
 
@@ -226,8 +228,8 @@ static int parse_vm(const char *val)
 	errno = 0;
 	g.vm = strtoul(val, &end, 10);
 	if (errno || end == val || *end || g.vm > 99999) {
-		error("'" PROTO_VM_KEY "%s': not a VM number: use " PROTO_VM_KEY
-		      "<0..99999>", val);
+		error("cannot parse '" PROTO_VM_KEY "%s': not a VM number; use "
+		      PROTO_VM_KEY "<0..99999>", val);
 		g.vm = 1;
 		return -EINVAL;
 	}
@@ -296,22 +298,23 @@ static int insert_module(const char *path, const char *args)
 	int fd, err = 0;
 
 	if (path[0] != '/') {
-		error("'%s': not an absolute path: list image paths in %s",
+		error("cannot insert module '%s': not an absolute path; list image paths in '%s'",
 		      path, MODULES_LIST);
 		return -EINVAL;
 	}
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		err = -errno;
-		error_errno(err, "'%s': open", path);
+		error_errno(err, "cannot open module '%s'", path);
 		return err;
 	}
 	if (syscall(SYS_finit_module, fd, args, flags) && errno != EEXIST) {
 		err = -errno;
 		if (flags && (err == -EOPNOTSUPP || err == -EINVAL))
-			error_errno(err, "'%s': kernel refused compressed module (needs CONFIG_MODULE_DECOMPRESS and its algorithm)", path);
+			error_errno(err, "cannot insert compressed module '%s' (the kernel needs CONFIG_MODULE_DECOMPRESS and its algorithm)",
+				    path);
 		else
-			error_errno(err, "'%s': finit_module", path);
+			error_errno(err, "cannot insert module '%s'", path);
 	}
 	close(fd);
 	return err;
@@ -337,7 +340,7 @@ static int insert_modules(FILE *list)
 			code = 1;
 	}
 	if (ferror(list)) {
-		error_errno(-EIO, "'%s': read", MODULES_LIST);
+		error_errno(-EIO, "cannot read '%s'", MODULES_LIST);
 		code = 1;
 	}
 	free(line);
@@ -386,7 +389,7 @@ static int child_setup(void)
 	setsid();
 	if (chdir(STAGE_CWD)) {
 		err = -errno;
-		error_errno(err, "'%s': chdir", STAGE_CWD);
+		error_errno(err, "cannot enter '%s'", STAGE_CWD);
 		return err;
 	}
 	if (g.mode == MODE_BOOT)
@@ -394,7 +397,7 @@ static int child_setup(void)
 	fd = open("/dev/null", O_RDONLY);
 	if (fd < 0 || dup2(fd, 0) < 0) {
 		err = -errno;
-		error_errno(err, "'%s': stdin", "/dev/null");
+		error_errno(err, "cannot open '%s' as stdin", "/dev/null");
 		return err;
 	}
 	if (fd)
@@ -430,12 +433,12 @@ static _Noreturn void stage_exec(const struct stage *s)
 		execv(s->path, argv);
 		err = errno;
 		if (s->how == RUN_EXEC || err != ENOEXEC) {
-			error_errno(-err, "'%s': execute", s->path);
+			error_errno(-err, "cannot execute '%s'", s->path);
 			_exit(err == ENOENT ? 127 : 126);
 		}
 	}
 	execv(SHELL, sh_argv);
-	error_errno(errno, "'%s': execute", SHELL);
+	error_errno(errno, "cannot execute '%s'", SHELL);
 	_exit(127);
 }
 
@@ -456,14 +459,14 @@ static int run_stage(const struct stage *s)
 	int st, code;
 
 	if (pid < 0) {
-		error_errno(errno, "'%s': fork", s->path);
+		error_errno(errno, "cannot fork for '%s'", s->path);
 		return 255;
 	}
 	if (!pid)
 		stage_exec(s);
 	st = wait_for(pid);
 	if (st < 0) {
-		error_errno(st, "'%s': wait", s->path);
+		error_errno(st, "cannot wait for '%s'", s->path);
 		return 255;
 	}
 	if (WIFSIGNALED(st)) {
@@ -510,20 +513,21 @@ static _Noreturn void shell_exec(const char *tty)
 	setsid();
 	fd = open(tty, O_RDWR);
 	if (fd < 0) {
-		error_errno(errno, "'%s': open", tty);
+		error_errno(errno, "cannot open '%s'", tty);
 		_exit(127);
 	}
 	if (ioctl(fd, TIOCSCTTY, 0))
-		error_errno(errno, "'%s': TIOCSCTTY (no job control)", tty);
+		error_errno(errno, "cannot make '%s' the controlling tty (no job control)",
+			    tty);
 	for (int i = 0; i < 3; i++)
 		if (dup2(fd, i) < 0)
 			_exit(127);
 	if (fd > 2)
 		close(fd);
 	if (chdir(STAGE_CWD))
-		error_errno(errno, "'%s': chdir", STAGE_CWD);
+		error_errno(errno, "cannot enter '%s'", STAGE_CWD);
 	execv(SHELL, argv);
-	error_errno(errno, "'%s': execute", SHELL);
+	error_errno(errno, "cannot execute '%s'", SHELL);
 	_exit(127);
 }
 
@@ -535,21 +539,22 @@ static void boot_shell(void)
 
 	err = console_tty(tty, sizeof(tty));
 	if (err) {
-		error_errno(err, "'%s': using /dev/console, job control may not work", "/sys/class/tty/console/active");
+		error_errno(err, "cannot find the console's tty in '%s' (using /dev/console: job control may not work)",
+			    "/sys/class/tty/console/active");
 		snprintf(tty, sizeof(tty), "/dev/console");
 	}
 	say("rapido%lu: result %d; exit the shell to power off", g.vm,
 	    g.result);
 	pid = fork();
 	if (pid < 0) {
-		error_errno(errno, "'%s': fork", SHELL);
+		error_errno(errno, "cannot fork for '%s'", SHELL);
 		return;
 	}
 	if (!pid)
 		shell_exec(tty);
 	err = wait_for(pid);
 	if (err < 0)
-		error_errno(err, "'%s': wait", SHELL);
+		error_errno(err, "cannot wait for '%s'", SHELL);
 }
 
 /* Stage "modules": its code, or -1 if there is no list. */
@@ -561,7 +566,7 @@ static int modules_stage(void)
 	if (!list) {
 		if (errno == ENOENT)
 			return -1;
-		error_errno(errno, "'%s': open", MODULES_LIST);
+		error_errno(errno, "cannot open '%s'", MODULES_LIST);
 		return 1;
 	}
 	code = insert_modules(list);
@@ -583,7 +588,8 @@ int main(int argc, char **argv)
 		return net_main(argc, argv);
 
 	if (getpid() != 1) {
-		error("must run as PID 1 (the guest's /init)");
+		error("cannot run as PID %d: run it as the guest's /init (PID 1)",
+		      (int)getpid());
 		return EXIT_USAGE;
 	}
 	init_failed = mount_all();
@@ -594,7 +600,7 @@ int main(int argc, char **argv)
 
 	snprintf(host, sizeof(host), "rapido%lu", g.vm);
 	if (sethostname(host, strlen(host))) {
-		error_errno(errno, "'%s': sethostname", host);
+		error_errno(errno, "cannot set the host name to '%s'", host);
 		init_failed++;
 	}
 

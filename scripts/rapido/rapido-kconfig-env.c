@@ -261,7 +261,8 @@ static int set_env_defaults(struct env_ctx *ctx)
 			err = -errno;
 		free(val);
 		if (err) {
-			error_errno(err, "'%s': cannot set a default", d->name);
+			error_errno(err, "cannot compute a default for '%s' (set it in the environment)",
+				    d->name);
 			break;
 		}
 	}
@@ -278,7 +279,7 @@ static void remove_scratch(void)
 	if (!scratch[0])
 		return;
 	if (chdir("/") || rmdir(scratch))
-		error_errno(errno, "'%s': cannot remove", scratch);
+		error_errno(errno, "cannot remove '%s'", scratch);
 	scratch[0] = '\0';
 }
 
@@ -288,9 +289,73 @@ static void kconfig_exit(void)
 	if (!in_kconfig)
 		return;
 	fflush(stdout);
-	error("'%s': kconfig failed (see its messages above)", kconfig_top);
+	error("kconfig cannot parse '%s' (see its messages above)",
+	      kconfig_top);
 	remove_scratch();
 	_exit(EXIT_CANNOT);
+}
+
+/*
+ * Out of memory is EXIT_RAPIDO here too, in kconfig's code as in ours.
+ * kconfig's own allocators exit 1: 6.1's scripts/kconfig/util.o defines
+ * xmalloc() & co. (and wins over util.c's weak ones), 6.12's are static
+ * inline (scripts/include/xalloc.h), compiled into each of its objects.
+ * Neither can be replaced without touching the tree, but both call the C
+ * library: the Makefile links this program with --wrap= for malloc,
+ * calloc, realloc, strdup and strndup, so every call of theirs and ours
+ * comes here, and a NULL never gets back to kconfig. What the C library
+ * allocates for itself (fopen(), popen()) still fails with ENOMEM.
+ */
+static void __noreturn oom(void)
+{
+	in_kconfig = false;	/* not kconfig_exit()'s 2 */
+	remove_scratch();
+	fatal_oom();
+}
+
+void *__wrap_malloc(size_t n)
+{
+	void *p = __real_malloc(n);
+
+	if (!p && n)
+		oom();
+	return p;
+}
+
+void *__wrap_calloc(size_t n, size_t size)
+{
+	void *p = __real_calloc(n, size);
+
+	if (!p && n && size)
+		oom();
+	return p;
+}
+
+/* realloc(p, 0) may free p and return NULL: not a failure */
+void *__wrap_realloc(void *p, size_t n)
+{
+	p = __real_realloc(p, n);
+	if (!p && n)
+		oom();
+	return p;
+}
+
+char *__wrap_strdup(const char *s)
+{
+	char *d = __real_strdup(s);
+
+	if (!d)
+		oom();
+	return d;
+}
+
+char *__wrap_strndup(const char *s, size_t n)
+{
+	char *d = __real_strndup(s, n);
+
+	if (!d)
+		oom();
+	return d;
 }
 
 static char *find_header_arch(const char *path)
@@ -335,19 +400,19 @@ int kconfig_load(const char *srctree_arg, const char *config)
 	if (!top || !*top)
 		top = "Kconfig";
 	if (!realpath(srctree_arg, srctree)) {
-		error_errno(errno, "'%s': cannot find the source tree",
+		error_errno(errno, "cannot find the source tree '%s'",
 			    srctree_arg);
 		return -ENOENT;
 	}
 	snprintf(path, sizeof(path), "%s/%s", srctree, top);
 	kconfig_top = xstrdup(path);
 	if (access(path, R_OK)) {
-		error("'%s': cannot read: %s (give the source tree with -s)",
+		error("cannot read '%s': %s (give the source tree with -s)",
 		      path, strerror(errno));
 		return -ENOENT;
 	}
 	if (!realpath(config, cfg)) {
-		error_errno(errno, "'%s': cannot find", config);
+		error_errno(errno, "cannot find '%s'", config);
 		return -ENOENT;
 	}
 	if (set_env_defaults(&ctx) || setenv("srctree", srctree, 1))
@@ -356,12 +421,12 @@ int kconfig_load(const char *srctree_arg, const char *config)
 	snprintf(scratch, sizeof(scratch), "%s/rapido-kconfig.XXXXXX",
 		 tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(scratch)) {
-		error_errno(errno, "'%s': cannot create", scratch);
+		error_errno(errno, "cannot create '%s'", scratch);
 		scratch[0] = '\0';
 		return -errno;
 	}
 	if (chdir(scratch)) {
-		error_errno(errno, "'%s': cannot enter", scratch);
+		error_errno(errno, "cannot enter '%s'", scratch);
 		remove_scratch();
 		return -EACCES;
 	}
@@ -379,7 +444,7 @@ int kconfig_load(const char *srctree_arg, const char *config)
 	atexit(kconfig_exit);
 	conf_parse(top);
 	if (conf_read(cfg)) {
-		error("'%s': kconfig cannot read it", cfg);
+		error("kconfig cannot read '%s'", cfg);
 		err = -EINVAL;
 	}
 	in_kconfig = false;

@@ -132,7 +132,7 @@ static void parse_lines(const char *path, char *buf, struct entries *es,
 		}
 		why = parse_assign(line, &e);
 		if (why) {
-			error("'%s:%u': bad line '%s': %s: expected '%sFOO=value' or '# %sFOO is not set'",
+			error("cannot parse '%s:%u': '%s': %s; write '%sFOO=value' or '# %sFOO is not set'",
 			      path, lineno, line, why, CONFIG_, CONFIG_);
 			continue;
 		}
@@ -147,7 +147,7 @@ static int read_entries(const char *path, struct entries *es,
 	int err = read_file(path, 0, &buf, NULL);
 
 	if (err) {
-		error_errno(err, "'%s': cannot read", path);
+		error_errno(err, "cannot read '%s'", path);
 		return err;
 	}
 	parse_lines(path, buf, es, seq);
@@ -297,7 +297,7 @@ int main(int argc, char *argv[])
 		}
 	}
 	if (optind >= argc) {
-		error("no fragment given");
+		error("no FRAGMENT is given: name at least one");
 		help(stderr);
 		return EXIT_USAGE;
 	}

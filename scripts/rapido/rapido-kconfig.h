@@ -25,8 +25,8 @@
  * Exit codes: util.h's EXIT_PASS (all landed) and EXIT_FAIL (some did
  * not); "cannot run" (a bad fragment line, an unreadable file, kconfig
  * failed) is 2, EXIT_USAGE's number, as the driver and the tests have it.
- * Out of memory is EXIT_RAPIDO (128) in our code; kconfig's own
- * allocations (6.1's util.o, 6.12's xalloc.h) exit 1.
+ * Out of memory is EXIT_RAPIDO (128), in kconfig's objects too: see the
+ * --wrap= allocators below.
  */
 #define EXIT_CANNOT	EXIT_USAGE
 
@@ -53,5 +53,22 @@ void explain(const struct entry *w, const char *config);
 
 /* rapido-kconfig-env.c: 0 or -errno (reported) */
 int kconfig_load(const char *srctree_arg, const char *config);
+
+/*
+ * rapido-kconfig-env.c: the C library's allocators as this program is
+ * linked (-Wl,--wrap=malloc,...: scripts/rapido/Makefile), NULL fatal
+ * (EXIT_RAPIDO), also under kconfig's xmalloc() & co.; __real_* are the
+ * C library's.
+ */
+void *__wrap_malloc(size_t n);
+void *__wrap_calloc(size_t n, size_t size);
+void *__wrap_realloc(void *p, size_t n);
+char *__wrap_strdup(const char *s);
+char *__wrap_strndup(const char *s, size_t n);
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t size);
+void *__real_realloc(void *p, size_t n);
+char *__real_strdup(const char *s);
+char *__real_strndup(const char *s, size_t n);
 
 #endif /* RAPIDO_KCONFIG_H */

@@ -62,7 +62,7 @@ static int ask(const char *dir, char *changed, size_t size)
 			close(fd);
 			return last_change(changed, size);
 		}
-		error_errno(errno, "'%s': cannot connect to " SOCK_NAME, dir);
+		error_errno(errno, "cannot connect to '%s/" SOCK_NAME "'", dir);
 		close(fd);
 		return EXIT_USAGE;
 	}
@@ -86,7 +86,8 @@ static int ask(const char *dir, char *changed, size_t size)
 		strcpy(changed, buf + 8);
 		return EXIT_CHANGED;
 	}
-	error("'%s': unexpected reply on " SOCK_NAME, dir);
+	error("cannot understand the reply '%.64s' on '%s/" SOCK_NAME "' (is something else listening there?)",
+	      buf, dir);
 	return EXIT_USAGE;
 }
 
@@ -102,7 +103,7 @@ int watch_query(const char *dir, char *changed, size_t size)
 	if (chdir(dir)) {
 		ret = EXIT_NONE;
 		if (errno != ENOENT && errno != ENOTDIR) {
-			error_errno(errno, "'%s': cannot enter the state directory",
+			error_errno(errno, "cannot enter the state directory '%s'",
 				    dir);
 			ret = EXIT_USAGE;
 		}

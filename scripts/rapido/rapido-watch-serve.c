@@ -81,7 +81,7 @@ static int drain(const struct watcher *w, char *path, const char **note)
 				continue;
 			if (errno == EAGAIN)
 				return 0;
-			return fail(w, "inotify", "read", -errno);
+			return fail(w, -errno, "cannot read inotify events");
 		}
 		for (char *p = u.buf; p < u.buf + n; p += sizeof(*ev) + ev->len) {
 			ev = (const struct inotify_event *)p;
@@ -159,7 +159,8 @@ static int bind_socket(struct watcher *w)
 	w->sock_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC |
 			    SOCK_NONBLOCK, 0);
 	if (w->sock_fd < 0)
-		return fail(w, SOCK_NAME, "socket", -errno);
+		return fail(w, -errno, "cannot create socket '%s/%s'",
+			    w->o->dir, SOCK_NAME);
 	unlink(sa.sun_path);
 	if (bind(w->sock_fd, (struct sockaddr *)&sa, sizeof(sa)) ||
 	    listen(w->sock_fd, 64) || lstat(sa.sun_path, &st) ||
@@ -169,14 +170,16 @@ static int bind_socket(struct watcher *w)
 		unlink(sa.sun_path);
 		close(w->sock_fd);
 		w->sock_fd = -1;
-		return fail(w, sa.sun_path, "bind", err);
+		return fail(w, err, "cannot bind socket '%s/%s'", w->o->dir,
+			    SOCK_NAME);
 	}
 	w->sock_dev = st.st_dev;
 	w->sock_ino = st.st_ino;
 	w->sock_ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (w->sock_ifd < 0 ||
 	    inotify_add_watch(w->sock_ifd, ".", SOCK_MASK) < 0)
-		return fail(w, ".", "inotify_add_watch", -errno);
+		return fail(w, -errno, "cannot watch the state directory '%s'",
+			    w->o->dir);
 	/* replaced before the watch was set? */
 	if (!sock_ours(w)) {
 		wlog(w, "stopped: %s was replaced", SOCK_NAME);
@@ -256,8 +259,7 @@ static int serve(struct watcher *w)
 		}
 		if (ppoll(pfd, ARRAY_SIZE(pfd), &ts, NULL) < 0 &&
 		    errno != EINTR)
-			return dirty(w, fail(w, "poll", "ppoll", -errno), "",
-				     "");
+			return dirty(w, fail(w, -errno, "cannot poll"), "", "");
 		/*
 		 * Queries first, each answered after reading every event
 		 * queued before it: a change and a query that came together
@@ -314,12 +316,13 @@ int watch(struct watcher *w)
 		     strerror(errno));
 	w->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (w->ifd < 0)
-		return fail(w, "inotify", "inotify_init1", -errno);
+		return fail(w, -errno, "cannot create an inotify instance");
 	w->real_roots = xcalloc(o->nroots, sizeof(*w->real_roots));
 	for (size_t i = 0; i < o->nroots; i++) {
 		w->real_roots[i] = realpath(o->roots[i], NULL);
 		if (!w->real_roots[i])
-			return fail(w, o->roots[i], "realpath", -errno);
+			return fail(w, -errno, "cannot resolve root '%s'",
+				    o->roots[i]);
 	}
 	for (size_t i = 0; !ret && i < o->nroots; i++)
 		ret = watch_root(w, o->roots[i]);
@@ -342,10 +345,10 @@ int watch(struct watcher *w)
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGHUP);
 	if (sigprocmask(SIG_BLOCK, &sigs, NULL))
-		return fail(w, "signals", "sigprocmask", -errno);
+		return fail(w, -errno, "cannot block SIGTERM, SIGINT and SIGHUP");
 	w->sig_fd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (w->sig_fd < 0)
-		return fail(w, "signals", "signalfd", -errno);
+		return fail(w, -errno, "cannot create a signalfd");
 	signal(SIGPIPE, SIG_IGN);
 	ret = bind_socket(w);
 	if (ret) {
@@ -354,7 +357,8 @@ int watch(struct watcher *w)
 	}
 	/* nothing is newer than the stamp: an older note is void */
 	if (unlink(CHANGED_NAME) && errno != ENOENT)
-		wlog(w, "warning: '%s': %s", CHANGED_NAME, strerror(errno));
+		wlog(w, "warning: cannot remove '%s/%s': %s", o->dir,
+		     CHANGED_NAME, strerror(errno));
 	wlog(w, "ready: %zu directories watched in %.0f ms", w->ndirs,
 	     now_ms() - t0);
 	return serve(w);

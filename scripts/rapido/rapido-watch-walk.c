@@ -70,7 +70,7 @@ char *abs_path(const char *p)
 		s = xstrdup(p);
 	} else {
 		if (!getcwd(cwd, sizeof(cwd))) {
-			error_errno(errno, "'%s': cannot make it absolute", p);
+			error_errno(errno, "cannot make '%s' absolute", p);
 			return NULL;
 		}
 		s = xasprintf("%s%s%s", cwd, strcmp(cwd, "/") ? "/" : "", p);
@@ -104,8 +104,8 @@ int add_prune(struct opts *o, const char *arg)
 	size_t n;
 
 	if (o->nprunes == PRUNES_MAX) {
-		error("'%s': too many --prune (the most is %d)", arg,
-		      PRUNES_MAX);
+		error("cannot prune '%s': too many --prune (the most is %d)",
+		      arg, PRUNES_MAX);
 		return -E2BIG;
 	}
 	path = abs_path(arg);
@@ -185,16 +185,26 @@ void wlog(const struct watcher *w, const char *fmt, ...)
 	line[n++] = '\n';
 	/* one write() per line: O_APPEND keeps the lines of two watchers whole */
 	if (write(w->log_fd, line, n) < 0 && w->o->foreground)
-		error_errno(errno, "'%s': write", LOG_NAME);
+		error_errno(errno, "cannot write '%s/%s'", w->o->dir,
+			    LOG_NAME);
 	if (w->o->foreground && write(2, line, n) < 0)
 		return;
 }
 
-/* An error that stops the watcher: logged, modpost style; returns @err. */
-int fail(const struct watcher *w, const char *subject, const char *what,
-	 int err)
+/*
+ * An error that stops the watcher: "refused: <message>: <strerror(-@err)>"
+ * in the log, the message git-style ("cannot watch '%s'"); returns @err.
+ */
+int fail(const struct watcher *w, int err, const char *fmt, ...)
 {
-	wlog(w, "refused: '%s': %s: %s", subject, what, strerror(-err));
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	wlog(w, "refused: %s: %s", msg, strerror(-err));
+	free(msg);
 	return err;
 }
 
@@ -210,7 +220,8 @@ void note_change(const struct watcher *w, const char *path)
 	int err = write_file(CHANGED_NAME, line, strlen(line), 0644);
 
 	if (err)
-		wlog(w, "warning: '%s': %s", CHANGED_NAME, strerror(-err));
+		wlog(w, "warning: cannot write '%s/%s': %s", w->o->dir,
+		     CHANGED_NAME, strerror(-err));
 	free(line);
 }
 
@@ -221,14 +232,14 @@ static int found_change(const struct watcher *w, const char *path)
 	return CHANGED;
 }
 
-static int limit_reached(const struct watcher *w)
+static int limit_reached(const struct watcher *w, const char *path)
 {
 	char *buf = NULL;
 
 	if (!read_file(MAX_WATCHES, 0, &buf, NULL))
 		buf[strcspn(buf, "\n")] = '\0';
-	wlog(w, "inotify watch limit reached (fs.inotify.max_user_watches=%s, this tree needs more): the up-to-date check scans instead",
-	     buf ? buf : "?");
+	wlog(w, "refused: cannot watch '%s': inotify watch limit reached (fs.inotify.max_user_watches=%s, this tree needs more): the up-to-date check scans instead",
+	     path, buf ? buf : "?");
 	free(buf);
 	return -ENOSPC;
 }
@@ -241,7 +252,7 @@ static int check_fs(const struct watcher *w, const char *path,
 	for (size_t i = 0; i < ARRAY_SIZE(remote_fs_table); i++) {
 		if (remote_fs_table[i].magic != magic)
 			continue;
-		wlog(w, "refused: '%s': on %s, where inotify misses changes made elsewhere: the up-to-date check scans instead",
+		wlog(w, "refused: cannot trust inotify on '%s': it is on %s, where inotify misses changes made elsewhere: the up-to-date check scans instead",
 		     path, remote_fs_table[i].name);
 		return -EREMOTE;
 	}
@@ -258,11 +269,11 @@ static int add_watch(struct watcher *w, const char *path, uint32_t mask,
 
 	if (wd < 0) {
 		if (errno == ENOSPC)
-			return limit_reached(w);
+			return limit_reached(w, path);
 		/* it was there a moment ago */
 		if (errno == ENOENT || errno == ENOTDIR)
 			return found_change(w, path);
-		return fail(w, path, "inotify_add_watch", -errno);
+		return fail(w, -errno, "cannot watch '%s'", path);
 	}
 	if ((size_t)wd >= w->nw) {
 		size_t n = 2 * (size_t)wd + 16;
@@ -352,12 +363,13 @@ static int descend(struct watcher *w, char *path, size_t len, int pfd,
 	if (fd < 0) {
 		if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
 			return found_change(w, path);
-		return fail(w, path, "open", -errno);
+		return fail(w, -errno, "cannot open directory '%s'", path);
 	}
 	/* a mount point: check the filesystem mounted there */
 	if (st->st_dev != dev) {
-		ret = fstatfs(fd, &sf) ? fail(w, path, "statfs", -errno) :
-					 check_fs(w, path, &sf);
+		ret = fstatfs(fd, &sf) ?
+		      fail(w, -errno, "cannot statfs '%s'", path) :
+		      check_fs(w, path, &sf);
 		if (ret) {
 			close(fd);
 			return ret;
@@ -383,7 +395,7 @@ static int walk(struct watcher *w, char *path, size_t len, int fd,
 
 	d = fdopendir(fd);
 	if (!d) {
-		ret = fail(w, path, "fdopendir", -errno);
+		ret = fail(w, -errno, "cannot read directory '%s'", path);
 		close(fd);
 		return ret;
 	}
@@ -399,12 +411,13 @@ static int walk(struct watcher *w, char *path, size_t len, int fd,
 			continue;
 		sub = join(path, len, name);
 		if (!sub) {
-			ret = fail(w, path, name, -ENAMETOOLONG);
+			ret = fail(w, -ENAMETOOLONG, "cannot stat '%s/%s'",
+				   path, name);
 			break;
 		}
 		if (fstatat(dirfd(d), name, &st, AT_SYMLINK_NOFOLLOW))
 			ret = errno == ENOENT ? found_change(w, path) :
-			      fail(w, path, "stat", -errno);
+			      fail(w, -errno, "cannot stat '%s'", path);
 		else if (newer(&st.st_ctim, &o->since))
 			ret = found_change(w, path);
 		else if (S_ISDIR(st.st_mode))
@@ -416,7 +429,7 @@ static int walk(struct watcher *w, char *path, size_t len, int fd,
 			break;
 	}
 	if (!ret && errno)
-		ret = fail(w, path, "readdir", -errno);
+		ret = fail(w, -errno, "cannot read directory '%s'", path);
 	closedir(d);
 	return ret;
 }
@@ -437,9 +450,9 @@ int watch_root(struct watcher *w, const char *root)
 	fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? found_change(w, root) :
-					 fail(w, root, "open", -errno);
+					 fail(w, -errno, "cannot open root '%s'", root);
 	if (fstat(fd, &st) || fstatfs(fd, &sf)) {
-		ret = fail(w, root, "stat", -errno);
+		ret = fail(w, -errno, "cannot stat root '%s'", root);
 	} else if (newer(&st.st_ctim, &w->o->since)) {
 		ret = found_change(w, root);
 	} else {
@@ -480,17 +493,19 @@ int watch_file(struct watcher *w, const char *file)
 			return ret;
 		if (lstat(cur, &st))
 			return errno == ENOENT ? found_change(w, cur) :
-						 fail(w, cur, "stat", -errno);
+						 fail(w, -errno, "cannot stat '%s'",
+						      cur);
 		if (!S_ISLNK(st.st_mode))
 			break;
 		if (hop == SYMLINK_HOPS)
-			return fail(w, file, "resolve", -ELOOP);
+			return fail(w, -ELOOP, "cannot resolve '%s'", file);
 		ln = readlink(cur, link, sizeof(link) - 1);
 		if (ln < 0)
-			return fail(w, cur, "readlink", -errno);
+			return fail(w, -errno, "cannot read symlink '%s'", cur);
 		link[ln] = '\0';
 		if (link[0] != '/' && n + 1 + ln >= sizeof(cur))
-			return fail(w, cur, "readlink", -ENAMETOOLONG);
+			return fail(w, -ENAMETOOLONG,
+				    "cannot read symlink '%s'", cur);
 		strcpy(link[0] == '/' ? cur : slash + 1, link);
 	}
 	ret = add_watch(w, file, FILE_MASK, W_FILE, NULL, NULL);
@@ -498,7 +513,7 @@ int watch_file(struct watcher *w, const char *file)
 		return ret;
 	if (stat(file, &st) || statfs(file, &sf))
 		return errno == ENOENT ? found_change(w, file) :
-					 fail(w, file, "stat", -errno);
+					 fail(w, -errno, "cannot stat '%s'", file);
 	if (newer(&st.st_ctim, &w->o->since))
 		return found_change(w, file);
 	return check_fs(w, file, &sf);

@@ -49,6 +49,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,9 +68,16 @@
 
 const char *const prog = PROG;
 
-static _Noreturn void usage_error(const char *subject, const char *what)
+/* A wrong command line: the message, then the synopsis, on one line. */
+static _Noreturn void __printf(1, 2) usage_error(const char *fmt, ...)
 {
-	fatal(EXIT_USAGE, "'%s': %s; %s", subject, what, SYNOPSIS);
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	fatal(EXIT_USAGE, "%s; %s", msg, SYNOPSIS);
 }
 
 /* ---- --start ---- */
@@ -142,7 +150,7 @@ static int start(struct opts *o)
 	int fd;
 
 	if (chdir(o->dir)) {
-		error_errno(errno, "'%s': cannot enter the state directory",
+		error_errno(errno, "cannot enter the state directory '%s'",
 			    o->dir);
 		return EXIT_USAGE;
 	}
@@ -150,14 +158,14 @@ static int start(struct opts *o)
 	/* >= 3: 0, 1 and 2 are reopened on /dev/null */
 	w.lock_fd = fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 3);
 	if (w.lock_fd < 0) {
-		error_errno(errno, "'%s': cannot open " LOCK_NAME, o->dir);
+		error_errno(errno, "cannot open '%s/" LOCK_NAME "'", o->dir);
 		return EXIT_USAGE;
 	}
 	close(fd);
 	if (flock(w.lock_fd, LOCK_EX | LOCK_NB)) {
 		if (errno == EWOULDBLOCK)
 			return EXIT_CLEAN;	/* the running one is in charge */
-		error_errno(errno, "'%s': cannot lock " LOCK_NAME, o->dir);
+		error_errno(errno, "cannot lock '%s/" LOCK_NAME "'", o->dir);
 		return EXIT_USAGE;
 	}
 	if (!o->foreground && daemonize(w.lock_fd))
@@ -167,12 +175,12 @@ static int start(struct opts *o)
 			0644);
 	if (w.log_fd < 0) {
 		/* seen with --foreground only: stderr is /dev/null otherwise */
-		error_errno(errno, "'%s': cannot open " LOG_NAME, o->dir);
+		error_errno(errno, "cannot open '%s/" LOG_NAME "'", o->dir);
 		return EXIT_USAGE;
 	}
 	if (!fstat(w.log_fd, &st) && st.st_size > LOG_MAX &&
 	    ftruncate(w.log_fd, 0))
-		wlog(&w, "warning: cannot empty %s: %s", LOG_NAME,
+		wlog(&w, "warning: cannot empty '%s/%s': %s", o->dir, LOG_NAME,
 		     strerror(errno));
 	watch(&w);
 	return EXIT_CLEAN;
@@ -223,8 +231,7 @@ static void set_mode(struct opts *o, const char *name)
 		if (strcmp(mode_table[i].name, name))
 			continue;
 		if (o->mode && o->mode != &mode_table[i])
-			usage_error("--start', '--query",
-				    "give one of them only");
+			usage_error("options '--start' and '--query' cannot be used together");
 		o->mode = &mode_table[i];
 	}
 }
@@ -244,23 +251,23 @@ static void check_tree(struct opts *o)
 	struct stat st;
 
 	if (stat(o->stamp, &st))
-		error_errno(errno, "'%s': cannot read the stamp", o->stamp);
+		error_errno(errno, "cannot read the stamp '%s'", o->stamp);
 	else
 		o->since = st.st_mtim;	/* find -cnewer compares to mtime */
 	for (size_t i = 0; i < o->nroots; i++) {
 		if (stat(o->roots[i], &st))
-			error_errno(errno, "'%s': cannot watch this root",
+			error_errno(errno, "cannot watch root '%s'",
 				    o->roots[i]);
 		else if (!S_ISDIR(st.st_mode))
-			error_errno(ENOTDIR, "'%s': root is not a directory",
+			error_errno(ENOTDIR, "cannot watch root '%s'",
 				    o->roots[i]);
 	}
 	for (size_t i = 0; i < o->nfiles; i++) {
 		if (stat(o->files[i], &st))
-			error_errno(errno, "'%s': cannot watch this --file",
+			error_errno(errno, "cannot watch --file '%s'",
 				    o->files[i]);
 		else if (S_ISDIR(st.st_mode))
-			error("'%s': --file is a directory: give it as a ROOT",
+			error("cannot watch directory '%s' as a --file: give it as a ROOT",
 			      o->files[i]);
 	}
 }
@@ -294,8 +301,8 @@ int main(int argc, char **argv)
 			o.idle = strtoul(optarg, &end, 10);
 			if (errno || end == optarg || *end || !o.idle ||
 			    o.idle > 1000000000UL)
-				usage_error(optarg,
-					    "--idle wants whole seconds, 1 or more");
+				usage_error("option '--idle' wants whole seconds, 1 or more, not '%s'",
+					    optarg);
 			break;
 		case OPT_FOREGROUND:
 			o.foreground = true;
@@ -307,9 +314,11 @@ int main(int argc, char **argv)
 			o.files = push(o.files, &o.nfiles, abs_path(optarg));
 			break;
 		case ':':
-			usage_error(argv[optind - 1], "needs an argument");
+			usage_error("option '%s' needs a value",
+				    argv[optind - 1]);
 		default:
-			usage_error(argv[optind - 1], "unknown option");
+			usage_error("option '%s' is unknown",
+				    argv[optind - 1]);
 		}
 	}
 	for (; optind < argc; optind++)
@@ -317,19 +326,18 @@ int main(int argc, char **argv)
 	if (nerrors)
 		return EXIT_USAGE;
 	if (!o.mode)
-		usage_error(argc > 1 ? argv[1] : PROG,
-			    "give --start or --query");
+		usage_error("cannot tell what to do: give '--start' or '--query'");
 	if (!o.dir)
-		usage_error("--dir", "is missing");
+		usage_error("option '--dir' is required: name the state directory");
 	if (o.mode->tree) {
 		if (!o.stamp)
-			usage_error("--stamp", "is missing");
+			usage_error("option '--stamp' is required: name the file that marks kbuild's last run");
 		if (!o.nroots)
-			usage_error("ROOT", "is missing: name the tree to watch");
+			usage_error("argument ROOT is required: name the tree to watch");
 		check_tree(&o);
 	} else if (o.stamp || o.nroots || o.nprunes || o.nfiles ||
 		   o.foreground || o.idle != IDLE_DEFAULT) {
-		usage_error("--query", "takes --dir only");
+		usage_error("option '--query' takes '--dir' only");
 	}
 	if (nerrors)
 		return EXIT_USAGE;

@@ -127,8 +127,8 @@ int add_prune(struct opts *o, const char *arg);
 uint64_t prunes_of(const struct opts *o, const char *dir);
 bool pruned_entry(const struct opts *o, uint64_t mask, const char *name);
 void wlog(const struct watcher *w, const char *fmt, ...) __printf(2, 3);
-int fail(const struct watcher *w, const char *subject, const char *what,
-	 int err);
+int fail(const struct watcher *w, int err, const char *fmt, ...)
+	__printf(3, 4);
 void note_change(const struct watcher *w, const char *path);
 int watch_root(struct watcher *w, const char *root);
 int watch_file(struct watcher *w, const char *file);

@@ -39,6 +39,46 @@ static int kc(struct run *r, const char *bin, const char *dir, ...)
 	return run_in(r, dir, argv);
 }
 
+/*
+ * fail_alloc.c (beside this file) built as @dir/fail_alloc.so: its path,
+ * or NULL (the compiler's words logged).
+ */
+static char *fail_alloc_so(struct __test_metadata *_metadata,
+			   const char *dir)
+{
+	char *so = strf("%s/fail_alloc.so", dir);
+	char *const argv[] = { "cc", "-shared", "-fPIC", "-O2", "-o", so,
+			       RT_TEST_DIR "/fail_alloc.c", NULL };
+	struct run r;
+
+	if (run(&r, argv) || r.status) {
+		TH_LOG("cannot build %s: %s", so, r.err);
+		free(so);
+		so = NULL;
+	}
+	run_free(&r);
+	return so;
+}
+
+/*
+ * Run rapido-kconfig as kc() does, every allocation of its own code past
+ * the first @after failing (fail_alloc.c, preloaded).
+ */
+static int kc_oom(struct run *r, const char *so, long after,
+		  char *const argv[], const char *dir)
+{
+	char *n = strf("%ld", after);
+	int ret;
+
+	setenv("FAIL_ALLOC_AFTER", n, 1);
+	setenv("LD_PRELOAD", so, 1);
+	ret = run_in(r, dir, argv);
+	unsetenv("LD_PRELOAD");
+	unsetenv("FAIL_ALLOC_AFTER");
+	free(n);
+	return ret;
+}
+
 /* The indented explanation lines under the report of @what in @out. */
 static char *block(const char *out, const char *what)
 {
@@ -211,11 +251,11 @@ TEST_F(text, bad_fragment_lines)
 	EXPECT_EQ(2, r.status);
 	EXPECT_STREQ("", r.out);
 	EXPECT_STREQ(
-		PROG ": 'bad:2': bad line 'CONFIG_A y': no '=' after the option name: expected 'CONFIG_FOO=value' or '# CONFIG_FOO is not set'\n"
-		PROG ": 'bad:3': bad line 'CONFIG_STR=\"open': unterminated string: expected 'CONFIG_FOO=value' or '# CONFIG_FOO is not set'\n"
-		PROG ": 'bad:4': bad line '  CONFIG_B=m': not an option line: expected 'CONFIG_FOO=value' or '# CONFIG_FOO is not set'\n"
-		PROG ": 'bad:5': bad line 'CONFIG_INT=': empty value: expected 'CONFIG_FOO=value' or '# CONFIG_FOO is not set'\n"
-		PROG ": 'bad:6': bad line 'A=y': not an option line: expected 'CONFIG_FOO=value' or '# CONFIG_FOO is not set'\n",
+		PROG ": cannot parse 'bad:2': 'CONFIG_A y': no '=' after the option name; write 'CONFIG_FOO=value' or '# CONFIG_FOO is not set'\n"
+		PROG ": cannot parse 'bad:3': 'CONFIG_STR=\"open': unterminated string; write 'CONFIG_FOO=value' or '# CONFIG_FOO is not set'\n"
+		PROG ": cannot parse 'bad:4': '  CONFIG_B=m': not an option line; write 'CONFIG_FOO=value' or '# CONFIG_FOO is not set'\n"
+		PROG ": cannot parse 'bad:5': 'CONFIG_INT=': empty value; write 'CONFIG_FOO=value' or '# CONFIG_FOO is not set'\n"
+		PROG ": cannot parse 'bad:6': 'A=y': not an option line; write 'CONFIG_FOO=value' or '# CONFIG_FOO is not set'\n",
 		r.err);
 	run_free(&r);
 }
@@ -231,15 +271,15 @@ TEST_F(text, unreadable_files)
 			"nofrag", NULL));
 	EXPECT_EQ(2, r.status);
 	EXPECT_STREQ("", r.out);
-	EXPECT_STREQ(PROG ": 'nonexistent': cannot read: No such file or directory\n"
-		     PROG ": 'nofrag': cannot read: No such file or directory\n",
+	EXPECT_STREQ(PROG ": cannot read 'nonexistent': No such file or directory\n"
+		     PROG ": cannot read 'nofrag': No such file or directory\n",
 		     r.err);
 	run_free(&r);
 
 	/* A directory opens but does not read (even for root). */
 	ASSERT_EQ(0, kc(&r, self->bin, self->dir, "-c", ".", "frag", NULL));
 	EXPECT_EQ(2, r.status);
-	EXPECT_STREQ(PROG ": '.': cannot read: Is a directory\n", r.err);
+	EXPECT_STREQ(PROG ": cannot read '.': Is a directory\n", r.err);
 	run_free(&r);
 }
 
@@ -264,7 +304,7 @@ TEST_F(text, explain_needs_a_tree)
 			"miss", NULL));
 	EXPECT_EQ(2, r.status);
 	EXPECT_STREQ("", r.out);
-	want = strf("%s: '%s/Kconfig': cannot read: No such file or directory (give the source tree with -s)\n",
+	want = strf("%s: cannot read '%s/Kconfig': No such file or directory (give the source tree with -s)\n",
 		    PROG, self->dir);
 	EXPECT_STREQ(want, r.err);
 	free(want);
@@ -279,7 +319,7 @@ TEST_F(text, usage)
 		SKIP(return, "RAPIDO_BIN is unset");
 	ASSERT_EQ(0, kc(&r, self->bin, self->dir, NULL));
 	EXPECT_EQ(2, r.status);
-	EXPECT_NE(NULL, strstr(r.err, "no fragment given"));
+	EXPECT_NE(NULL, strstr(r.err, PROG ": no FRAGMENT is given: name at least one\n"));
 	run_free(&r);
 	ASSERT_EQ(0, kc(&r, self->bin, self->dir, "-x", "frag", NULL));
 	EXPECT_EQ(2, r.status);
@@ -316,6 +356,27 @@ TEST_F(text, fast_on_big_config)
 	run_free(&r);
 	free(big);
 	free(frag);
+}
+
+/* Out of memory is 128, as in every rapido program (util.h). */
+TEST_F(text, out_of_memory_is_128)
+{
+	char *const argv[] = { self->bin, "frag", NULL };
+	char *so;
+	struct run r;
+
+	if (!self->bin)
+		SKIP(return, "RAPIDO_BIN is unset");
+	put_file(self->dir, "frag", 0644, "CONFIG_A=m\n");
+	so = fail_alloc_so(_metadata, self->dir);
+	ASSERT_NE(NULL, so);
+	/* the first allocation: reading .config */
+	ASSERT_EQ(0, kc_oom(&r, so, 0, argv, self->dir));
+	EXPECT_EQ(128, r.status) run_dump(&r);
+	EXPECT_STREQ(PROG ": out of memory\n", r.err);
+	EXPECT_STREQ("", r.out);
+	run_free(&r);
+	free(so);
 }
 
 /* ---- explanations against a real tree ---- */
@@ -490,6 +551,41 @@ TEST_F_TIMEOUT(tree, explain, 120)
 		TH_LOG("stdout was:\n%s", r.out);
 	run_free(&r);
 	free(cfg);
+}
+
+/*
+ * Out of memory in kconfig's own code (its parser, its xmalloc(): exit 1
+ * in the kernel's tree) is 128 too, and the scratch directory goes.
+ */
+TEST_F_TIMEOUT(tree, out_of_memory_in_kconfig_is_128, 120)
+{
+	char *tmp = strf("%s/tmp", self->dir), *so;
+	char *const argv[] = { self->bin, "-e", "-s", (char *)self->ktree,
+			       "frag", NULL };
+	struct run r;
+
+	if (!self->bin || !self->ktree)
+		SKIP(return, "RAPIDO_BIN or RAPIDO_KTREE is unset");
+	put_file(self->dir, "frag", 0644, "CONFIG_RAPIDO_NO_SUCH_OPTION=y\n");
+	ASSERT_EQ(0, mkdir(tmp, 0755));
+	so = fail_alloc_so(_metadata, self->dir);
+	ASSERT_NE(NULL, so);
+	/*
+	 * Well into the parse of the tree's Kconfig: this program allocates
+	 * a few dozen times before it, kconfig tens of thousands of times
+	 * in it. The scratch directory goes into tmp (this test's process
+	 * is its own: the environment is not restored).
+	 */
+	setenv("TMPDIR", tmp, 1);
+	ASSERT_EQ(0, kc_oom(&r, so, 2000, argv, self->dir));
+	EXPECT_EQ(128, r.status) run_dump(&r);
+	EXPECT_STREQ(PROG ": out of memory\n", r.err);
+	EXPECT_STREQ("", r.out);
+	/* the scratch directory is gone: tmp is empty again */
+	EXPECT_EQ(0, rmdir(tmp)) TH_LOG("%s is not empty", tmp);
+	run_free(&r);
+	free(so);
+	free(tmp);
 }
 
 TEST_HARNESS_MAIN

@@ -184,11 +184,8 @@ TEST_F_TIMEOUT(net, network_one_vm, 900)
 	log = strf("%s/.rapido/lab/tcpecho/log", self->ktree);
 	want = strf("ok 4194304 %s\n", sum);
 	free(sum);
-	sum = read_text(log);
-	ASSERT_NE(NULL, sum);
-	EXPECT_NE(NULL, strstr(sum, want)) TH_LOG("%s", sum);
+	EXPECT_FILE_HAS(log, want);
 	EXPECT_HOST_NET(self->before);
-	free(sum);
 	free(want);
 	free(log);
 }
@@ -225,11 +222,8 @@ TEST_F_TIMEOUT(net, network_two_vms, 900)
 	env = strf("%s/.rapido/images/network.lab.env", self->ktree);
 	ASSERT_EQ(0, stat(env, &st));
 	EXPECT_EQ(0600U, st.st_mode & 07777);
-	text = read_text(env);
-	ASSERT_NE(NULL, text);
-	EXPECT_NE(NULL, strstr(text, "RAPIDO_VMS='2'\n")) TH_LOG("%s", text);
-	EXPECT_NE(NULL, strstr(text, "RAPIDO_VM2_ADDR='192.168.155.102'\n")) TH_LOG("%s", text);
-	free(text);
+	EXPECT_FILE_HAS(env, "RAPIDO_VMS='2'\n",
+			"RAPIDO_VM2_ADDR='192.168.155.102'\n");
 	free(env);
 	free(sum);
 }
@@ -646,19 +640,8 @@ TEST_F_TIMEOUT(net, killed_run_does_not_block, 900)
 			       "VMS=1", NULL));
 	ASSERT_EQ(0, r.status) run_dump(&r);
 	run_free(&r);
-	pid = fork();
+	pid = spawn_bg(argv, NULL, 1);
 	ASSERT_LE(0, pid);
-	if (!pid) {
-		int fd = open("/dev/null", O_RDWR);
-
-		setpgid(0, 0);
-		dup2(fd, 0);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	setpgid(pid, pid);
 	sleep(2);
 	kill(-pid, SIGKILL);
 	ASSERT_EQ(pid, waitpid(pid, &st, 0));

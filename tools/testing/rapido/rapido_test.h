@@ -284,6 +284,33 @@ static inline pid_t pty_spawn(const char *dir, char *const argv[], int *fd)
 	return pid;
 }
 
+/*
+ * Start argv[0] (PATH searched) in the background, stdin from /dev/null,
+ * stdout and stderr to the file @out (created or emptied; NULL:
+ * /dev/null), in a process group of its own if @group: its pid, or -1.
+ */
+static inline pid_t spawn_bg(char *const argv[], const char *out, int group)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int nul = open("/dev/null", O_RDWR);
+		int fd = out ? open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644) :
+			       nul;
+
+		if (group)
+			setpgid(0, 0);
+		if (nul < 0 || fd < 0 || dup2(nul, 0) < 0 || dup2(fd, 1) < 0 ||
+		    dup2(fd, 2) < 0)
+			_exit(127);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	if (pid > 0 && group)
+		setpgid(pid, pid);	/* whichever of the two runs first */
+	return pid;
+}
+
 /* Is @pid gone (no such process, or a zombie)? */
 static inline int pid_gone(pid_t pid)
 {
@@ -599,6 +626,23 @@ static inline const char *built_ktree(char *why, size_t len)
 									\
 	free(_path);							\
 	ASSERT_EQ(0, _ret);						\
+} while (0)
+
+/*
+ * Does the file at @path hold each of the strings after it? The test
+ * fails if it cannot read it, or (its text in the log) if one is missing.
+ */
+#define EXPECT_FILE_HAS(path, ...) do {					\
+	const char *const _needles[] = { __VA_ARGS__ };			\
+	char *_text = read_text(path);					\
+									\
+	ASSERT_NE(NULL, _text) TH_LOG("cannot read '%s'", (path));	\
+	for (size_t _i = 0; _i < ARRAY_SIZE(_needles); _i++) {		\
+		EXPECT_NE(NULL, strstr(_text, _needles[_i]))		\
+			TH_LOG("'%s' has no '%s':\n%s", (path),	\
+			       _needles[_i], _text);			\
+	}								\
+	free(_text);							\
 } while (0)
 
 /* Is the work tree of @tree clean? Otherwise git's status in the log. */

@@ -241,26 +241,40 @@ TEST_F(smb, samba_up_needs_root)
 }
 
 /*
+ * A guest's smbd @profile passes: its host side (smbclient in the lab)
+ * puts 4 MiB and gets them back intact, and the guest, saying @guest
+ * ("... intact, sha256 "), finds the same SHA-256. The run stays in @r.
+ */
+static void smb_round_trip(struct __test_metadata *_metadata,
+			   struct run *r, const char *ktree,
+			   const char *profile, const char *guest)
+{
+	char *sum;
+
+	ASSERT_EQ(0, rapido_test(r, ktree, profile, NULL, NULL));
+	EXPECT_EQ(0, r->status) run_dump(r);
+	EXPECT_TRUE(both_have(r, "rapido: host side: PASS")) run_dump(r);
+	sum = word_after(r->out, "got back intact, sha256 ");
+	ASSERT_NE(NULL, sum) run_dump(r);
+	EXPECT_TRUE(both_have(r, guest)) run_dump(r);
+	EXPECT_EQ(2, count(r->out, sum)) run_dump(r);
+	free(sum);
+}
+
+/*
  * samba-local: the guest's smbd serves XFS on zram; the profile's host
  * side (smbclient in the lab) puts 4 MiB and gets them back intact, and
  * the guest finds them on its XFS with the same SHA-256.
  */
 TEST_F_TIMEOUT(smb, samba_local_profile, BOOT_TIMEOUT)
 {
-	char *sum;
 	struct run r;
 
 	if (!self->before)
 		return;
-	ASSERT_EQ(0, rapido_test(&r, self->ktree, "samba-local", NULL, NULL));
-	EXPECT_EQ(0, r.status) run_dump(&r);
-	EXPECT_TRUE(both_have(&r, "rapido: host side: PASS")) run_dump(&r);
-	sum = word_after(r.out, "got back intact, sha256 ");
-	ASSERT_NE(NULL, sum) run_dump(&r);
-	EXPECT_TRUE(both_have(&r, "on the guest's XFS intact, sha256 ")) run_dump(&r);
-	EXPECT_EQ(2, count(r.out, sum)) run_dump(&r);
+	smb_round_trip(_metadata, &r, self->ktree, "samba-local",
+		       "on the guest's XFS intact, sha256 ");
 	run_free(&r);
-	free(sum);
 }
 
 /* Can samba-cephfs run here? Else SKIP, saying what it lacks. */
@@ -280,21 +294,14 @@ static int samba_cephfs_skips(struct __test_metadata *_metadata)
  */
 TEST_F_TIMEOUT(smb, samba_cephfs_profile, BOOT_TIMEOUT)
 {
-	char *sum;
 	struct run r;
 
 	if (!self->before || samba_cephfs_skips(_metadata))
 		return;
-	ASSERT_EQ(0, rapido_test(&r, self->ktree, "samba-cephfs", NULL, NULL));
-	EXPECT_EQ(0, r.status) run_dump(&r);
-	EXPECT_TRUE(both_have(&r, "rapido: host side: PASS")) run_dump(&r);
+	smb_round_trip(_metadata, &r, self->ktree, "samba-cephfs",
+		       "through the kernel CephFS client intact, sha256 ");
 	EXPECT_TRUE(both_have(&r, "(vfs_ceph)")) run_dump(&r);
-	sum = word_after(r.out, "got back intact, sha256 ");
-	ASSERT_NE(NULL, sum) run_dump(&r);
-	EXPECT_TRUE(both_have(&r, "through the kernel CephFS client intact, sha256 ")) run_dump(&r);
-	EXPECT_EQ(2, count(r.out, sum)) run_dump(&r);
 	run_free(&r);
-	free(sum);
 }
 
 /*

@@ -158,18 +158,9 @@ static int start_fg(struct tree *t, const char *idle)
 	char *argv[MAX_ARGS];
 
 	start_argv(t, argv, true, idle);
-	t->pid = fork();
+	t->pid = spawn_bg(argv, NULL, 0);
 	if (t->pid < 0)
 		return -errno;
-	if (t->pid == 0) {
-		int nul = open("/dev/null", O_RDWR);
-
-		dup2(nul, 0);
-		dup2(nul, 1);
-		dup2(nul, 2);
-		execv(argv[0], argv);
-		_exit(127);
-	}
 	for (int i = 0; i < WAIT_MS / 5; i++) {
 		if (!access(t->sock, F_OK))
 			return 0;
@@ -271,15 +262,19 @@ static bool is_watcher(pid_t pid)
 	return yes;
 }
 
-static int setup_tree(struct tree *t)
+/*
+ * A fixture's scratch tree, in its setup: SETUP_SKIP without RAPIDO_BIN;
+ * the test fails if the tree cannot be made.
+ */
+static void setup_tree(struct __test_metadata *_metadata, struct tree *t)
 {
 	const char *bin = rapido_bin("rapido-watch");
 
 	memset(t, 0, sizeof(*t));
 	if (!bin)
-		return -ENOENT;
+		SETUP_SKIP("RAPIDO_BIN is not set");
 	t->bin = strdup(bin);
-	return make_tree(t);
+	ASSERT_EQ(0, make_tree(t));
 }
 
 /* 0 when every watcher is gone and the tree removed */
@@ -311,11 +306,7 @@ FIXTURE(watch) {
 
 FIXTURE_SETUP(watch)
 {
-	int ret = setup_tree(&self->t);
-
-	if (ret == -ENOENT && !self->t.bin)
-		SETUP_SKIP("RAPIDO_BIN is not set");
-	ASSERT_EQ(0, ret);
+	setup_tree(_metadata, &self->t);
 }
 
 FIXTURE_TEARDOWN(watch)
@@ -607,7 +598,8 @@ TEST_F(watch, watch_limit)
 		ASSERT_TRUE(0) TH_LOG("the watcher did not exit 0 in time");
 	}
 	EXPECT_NE(0, access(self->t.sock, F_OK));
-	EXPECT_TRUE(log_has(&self->t, "]: inotify watch limit reached (fs.inotify.max_user_watches="));
+	EXPECT_TRUE(log_has(&self->t, "]: refused: cannot watch '"));
+	EXPECT_TRUE(log_has(&self->t, "': inotify watch limit reached (fs.inotify.max_user_watches="));
 	EXPECT_TRUE(log_has(&self->t, ", this tree needs more): the up-to-date check scans instead\n"));
 }
 
@@ -725,79 +717,75 @@ FIXTURE(usage) {
 
 FIXTURE_VARIANT(usage) {
 	const char *argv[10];	/* after the program; "DIR", "STAMP", "ROOT" */
-	const char *says;	/* on stderr */
+	const char *says;	/* on stderr; {root} is the tree's ROOT */
 };
 
 FIXTURE_VARIANT_ADD(usage, no_mode) {
 	.argv = { "--dir", "DIR" },
-	.says = "give --start or --query",
+	.says = "cannot tell what to do: give '--start' or '--query'",
 };
 
 FIXTURE_VARIANT_ADD(usage, query_no_dir) {
 	.argv = { "--query" },
-	.says = "'--dir': is missing",
+	.says = "option '--dir' is required: name the state directory",
 };
 
 FIXTURE_VARIANT_ADD(usage, start_no_dir) {
 	.argv = { "--start", "--stamp", "STAMP", "ROOT" },
-	.says = "'--dir': is missing",
+	.says = "option '--dir' is required: name the state directory",
 };
 
 FIXTURE_VARIANT_ADD(usage, start_no_stamp) {
 	.argv = { "--start", "--dir", "DIR", "ROOT" },
-	.says = "'--stamp': is missing",
+	.says = "option '--stamp' is required: name the file that marks kbuild's last run",
 };
 
 FIXTURE_VARIANT_ADD(usage, start_no_root) {
 	.argv = { "--start", "--dir", "DIR", "--stamp", "STAMP" },
-	.says = "'ROOT': is missing",
+	.says = "argument ROOT is required: name the tree to watch",
 };
 
 FIXTURE_VARIANT_ADD(usage, unknown_option) {
 	.argv = { "--query", "--dir", "DIR", "--bogus" },
-	.says = "'--bogus': unknown option",
+	.says = "option '--bogus' is unknown",
 };
 
 FIXTURE_VARIANT_ADD(usage, missing_argument) {
 	.argv = { "--query", "--dir" },
-	.says = "'--dir': needs an argument",
+	.says = "option '--dir' needs a value",
 };
 
 FIXTURE_VARIANT_ADD(usage, both_modes) {
 	.argv = { "--query", "--start", "--dir", "DIR" },
-	.says = "give one of them only",
+	.says = "options '--start' and '--query' cannot be used together",
 };
 
 FIXTURE_VARIANT_ADD(usage, query_with_root) {
 	.argv = { "--query", "--dir", "DIR", "ROOT" },
-	.says = "'--query': takes --dir only",
+	.says = "option '--query' takes '--dir' only",
 };
 
 FIXTURE_VARIANT_ADD(usage, bad_idle) {
 	.argv = { "--start", "--idle", "0", "--dir", "DIR", "--stamp",
 		  "STAMP", "ROOT" },
-	.says = "'0': --idle wants whole seconds",
+	.says = "option '--idle' wants whole seconds, 1 or more, not '0'",
 };
 
 FIXTURE_VARIANT_ADD(usage, missing_stamp) {
 	.argv = { "--start", "--dir", "DIR", "--stamp", "ROOT/nostamp",
 		  "ROOT" },
-	.says = "/nostamp': cannot read the stamp: No such file or directory",
+	.says = "cannot read the stamp '{root}/nostamp': No such file or directory",
 };
 
 FIXTURE_VARIANT_ADD(usage, root_not_dir) {
 	.argv = { "--start", "--dir", "DIR", "--stamp", "STAMP",
 		  "STAMP" },
-	.says = "/stamp': root is not a directory: Not a directory",
+	.says = "cannot watch root '{root}/.rapido/stamp': Not a directory",
 };
 
 FIXTURE_SETUP(usage)
 {
-	int ret = setup_tree(&self->t);
-
-	if (ret == -ENOENT && !self->t.bin)
-		SETUP_SKIP("RAPIDO_BIN is not set");
-	ASSERT_EQ(0, ret);
+	setup_tree(_metadata, &self->t);
 }
 
 FIXTURE_TEARDOWN(usage)
@@ -809,6 +797,8 @@ TEST_F(usage, exits_2_with_one_line)
 {
 	char *argv[12] = { self->t.bin };
 	char *owned[10] = { NULL };
+	const char *root;
+	char *want;
 	struct run r;
 	int n = 1;
 
@@ -828,10 +818,18 @@ TEST_F(usage, exits_2_with_one_line)
 			argv[n] = (char *)a;
 	}
 	argv[n] = NULL;
+	root = strstr(variant->says, "{root}");
+	if (root)
+		want = strf("rapido-watch: %.*s%s%s",
+			    (int)(root - variant->says), variant->says,
+			    self->t.root, root + strlen("{root}"));
+	else
+		want = strf("rapido-watch: %s", variant->says);
 	ASSERT_EQ(0, run(&r, argv));
 	EXPECT_EQ(2, r.status) run_dump(&r);
-	EXPECT_NE(NULL, strstr(r.err, variant->says)) run_dump(&r);
-	EXPECT_NE(NULL, strstr(r.err, "rapido-watch: "));
+	/* the message first, whole */
+	EXPECT_EQ(0, strncmp(r.err, want, strlen(want))) run_dump(&r);
+	free(want);
 	/* one line */
 	EXPECT_EQ(strchr(r.err, '\n'), strrchr(r.err, '\n'));
 	EXPECT_STREQ("", r.out);
@@ -1057,14 +1055,8 @@ FIXTURE_VARIANT_ADD(change, link_target_sibling) {
 
 FIXTURE_SETUP(change)
 {
-	int ret;
-
 	RT_ONLY();
-	ret = setup_tree(&self->t);
-
-	if (ret == -ENOENT && !self->t.bin)
-		SETUP_SKIP("RAPIDO_BIN is not set");
-	ASSERT_EQ(0, ret);
+	setup_tree(_metadata, &self->t);
 }
 
 FIXTURE_TEARDOWN(change)
@@ -1206,14 +1198,10 @@ FIXTURE_SETUP(fast)
 	const char *bin;
 	char *p, *buf = strdup("");
 	size_t len = 0;
-	int ret;
 
 	RT_ONLY();
-	ret = setup_tree(t);
+	setup_tree(_metadata, t);
 	bin = rapido_bin("rapido-fast");
-	if (ret == -ENOENT && !t->bin)
-		SETUP_SKIP("RAPIDO_BIN is not set");
-	ASSERT_EQ(0, ret);
 	self->fast = strdup(bin);
 	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
 		p = at(t, dirs[i]);
