@@ -100,14 +100,48 @@ static bool valid_file_word(const char *w, size_t len)
 	return p == w + len;
 }
 
+/* Is the word @w (@len bytes) allowed in a value of @k? */
+static bool word_ok(const struct key *k, const char *w, size_t len)
+{
+	const char *const *c;
+
+	switch (k->type) {
+	case T_VARS:
+		return is_name(w, strcspn(w, " \t="));
+	case T_FILES:
+		return valid_file_word(w, len);
+	default:	/* T_WORDS */
+		for (c = k->choices; *c; c++)
+			if (strlen(*c) == len && !strncmp(w, *c, len))
+				return true;
+		return false;
+	}
+}
+
+/* The first word of the list @s that @k does not allow (*@len its length). */
+static const char *bad_word(const struct key *k, const char *s, size_t *len)
+{
+	for (const char *w = s; *w; w += *len) {
+		*len = strcspn(w, " \t");
+		if (!*len) {
+			*len = 1;
+			continue;
+		}
+		if (!word_ok(k, w, *len))
+			return w;
+	}
+	return NULL;
+}
+
 /*
  * Check @v against @k; report "where: KEY: ..." on failure. A T_SIZE
  * value is rewritten to plain MiB.
  */
 bool check_value(const struct key *k, struct val *v)
 {
-	const char *s = v->text, *what = NULL;
+	const char *s = v->text, *what = NULL, *bad;
 	char *where, *ok;
+	size_t len;
 	long n;
 
 	switch (k->type) {
@@ -140,46 +174,12 @@ bool check_value(const struct key *k, struct val *v)
 		break;
 	case T_VARS:
 	case T_FILES:
-		for (const char *w = s; *w;) {
-			size_t len = strcspn(w, " \t"), nl;
-
-			if (!len) {
-				w++;
-				continue;
-			}
-			nl = k->type == T_VARS ? strcspn(w, " \t=") : 0;
-			if (k->type == T_VARS ? !is_name(w, nl) :
-			    !valid_file_word(w, len)) {
-				s = xstrndup(w, len);
-				what = "is not";
-				break;
-			}
-			w += len;
-		}
-		if (!what)
-			return true;
-		break;
 	case T_WORDS:
-		for (const char *w = s; *w;) {
-			size_t len = strcspn(w, " \t");
-			const char *const *c;
-
-			if (!len) {
-				w++;
-				continue;
-			}
-			for (c = k->choices; *c; c++)
-				if (strlen(*c) == len && !strncmp(w, *c, len))
-					break;
-			if (!*c) {
-				s = xstrndup(w, len);
-				what = "is not one of the";
-				break;
-			}
-			w += len;
-		}
-		if (!what)
+		bad = bad_word(k, s, &len);
+		if (!bad)
 			return true;
+		s = xstrndup(bad, len);
+		what = k->type == T_WORDS ? "is not one of the" : "is not";
 		break;
 	case T_STRING:
 		return true;
@@ -194,6 +194,18 @@ bool check_value(const struct key *k, struct val *v)
 	free(where);
 	free(ok);
 	return false;
+}
+
+/*
+ * The line at @line (up to @end): its length without the '\n'; *@next is
+ * where the next one starts.
+ */
+static size_t cut_line(char *line, char *end, char **next)
+{
+	char *eol = memchr(line, '\n', end - line);
+
+	*next = eol ? eol + 1 : end;
+	return (eol ? eol : end) - line;
 }
 
 /* Unescape a kconfig string value "..." in place; false if malformed. */
@@ -248,13 +260,11 @@ void read_kconfig(struct state *st, bool partial)
 		return;
 	}
 	for (line = buf; line < buf + len && bad < 3; line = next) {
-		char *eol = memchr(line, '\n', buf + len - line), *eq, *v;
+		char *eq, *v;
 		const struct key *k;
-		size_t ll;
+		size_t ll = cut_line(line, buf + len, &next);
 		struct val *slot;
 
-		next = eol ? eol + 1 : buf + len;
-		ll = (eol ? eol : buf + len) - line;
 		lineno++;
 		if (memchr(line, '\0', ll) ||
 		    (ll && line[ll - 1] == '\r')) {
@@ -348,13 +358,11 @@ int read_settings(const char *path, struct val *vals, bool quiet_missing)
 		return -1;
 	}
 	for (line = buf; line < buf + len && bad < 3; line = next) {
-		char *eol = memchr(line, '\n', buf + len - line), *eq;
+		char *eq;
 		const struct key *k;
-		size_t ll;
+		size_t ll = cut_line(line, buf + len, &next);
 		struct val *slot;
 
-		next = eol ? eol + 1 : buf + len;
-		ll = (eol ? eol : buf + len) - line;
 		lineno++;
 		if (memchr(line, '\0', ll)) {
 			error("%s:%d: not a line of text: '%s' (KEY=value lines)",

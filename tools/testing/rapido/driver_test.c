@@ -191,18 +191,13 @@ static int cut_after_waiting(const struct run *r)
 TEST_F_TIMEOUT(drv, fast_path_waits_on_tree_lock, RUN_TIMEOUT)
 {
 	char *const argv[] = { "make", "rapido-cut", "PROFILE=simple", NULL };
-	int waited, good;
 	struct run r;
 
 	ASSERT_EQ(0, settle(&r, self->ktree)) run_dump(&r);
 	run_free(&r);
 	ASSERT_EQ(0, settle(&r, self->ktree)) run_dump(&r);
 	run_free(&r);
-	ASSERT_EQ(0, run_past_tree_lock(self->ktree, argv, 3,
-					cut_after_waiting, &waited, &good));
-	EXPECT_TRUE(waited) TH_LOG("make rapido-cut did not wait for tree.lock");
-	EXPECT_TRUE(good)
-		TH_LOG("the waiting cut did not say so or did not pass");
+	EXPECT_WAITS_ON_TREE_LOCK(self->ktree, argv, 3, cut_after_waiting);
 }
 
 /*

@@ -554,6 +554,21 @@ static inline int run_past_tree_lock(const char *ktree, char *const argv[],
 	return 0;
 }
 
+/*
+ * The test's assertion on run_past_tree_lock(): @argv waited while the
+ * lock was held, and @ok liked the run that followed.
+ */
+#define EXPECT_WAITS_ON_TREE_LOCK(ktree, argv, secs, ok) do {		\
+	int waited_, good_;						\
+									\
+	ASSERT_EQ(0, run_past_tree_lock(ktree, argv, secs, ok,		\
+					&waited_, &good_));		\
+	EXPECT_TRUE(waited_) TH_LOG("'%s' did not wait for tree.lock",	\
+				    (argv)[0]);				\
+	EXPECT_TRUE(good_)						\
+		TH_LOG("the waiting run did not say so or did not pass"); \
+} while (0)
+
 /* make -s -C @ktree @goal [@var] */
 static inline int make_goal(struct run *r, const char *ktree,
 			    const char *goal, const char *var)
