@@ -87,19 +87,31 @@ FIXTURE_TEARDOWN(drv)
 }
 
 /* make rapido-cut PROFILE=simple in the tree (not silent: progress lines) */
-static int make_cut(struct run *r, const char *ktree)
+/* make rapido-cut PROFILE=simple, or (@dflt) .rapido.config's profile */
+static int make_cut_as(struct run *r, const char *ktree, bool dflt)
 {
-	char *const argv[] = { "make", "rapido-cut", "PROFILE=simple", NULL };
+	char *const argv[] = { "make", "rapido-cut",
+			       dflt ? NULL : "PROFILE=simple", NULL };
 
 	return run_in(r, ktree, argv);
 }
 
-/* A run, then until the watcher it left answers. */
-static int settle(struct run *r, const char *ktree)
+static int make_cut(struct run *r, const char *ktree)
 {
-	int ret = make_cut(r, ktree);
+	return make_cut_as(r, ktree, false);
+}
+
+/* A run, then until the watcher it left answers. */
+static int settle_as(struct run *r, const char *ktree, bool dflt)
+{
+	int ret = make_cut_as(r, ktree, dflt);
 
 	return ret ? ret : watcher_ready(ktree);
+}
+
+static int settle(struct run *r, const char *ktree)
+{
+	return settle_as(r, ktree, false);
 }
 
 /* The first of the NULL-terminated @want that @text lacks, or NULL. */
@@ -174,6 +186,26 @@ TEST_F_TIMEOUT(drv, fast_path_only_when_unchanged, RUN_TIMEOUT)
 	ASSERT_EQ(0, restore_file(self->rc, self->rc_backup));
 	free(text);
 	free(why);
+}
+
+/*
+ * Without PROFILE= (.rapido.config's profile, simple here) the fast path
+ * is taken too: the record keeps PROFILE's absence, not the value the
+ * full run settled on.
+ */
+TEST_F_TIMEOUT(drv, fast_path_without_profile, RUN_TIMEOUT)
+{
+	struct run r;
+
+	ASSERT_EQ(0, settle_as(&r, self->ktree, true)) run_dump(&r);
+	run_free(&r);
+	ASSERT_EQ(0, settle_as(&r, self->ktree, true)) run_dump(&r);
+	run_free(&r);
+	ASSERT_EQ(0, make_cut_as(&r, self->ktree, true));
+	EXPECT_EQ(0, r.status) run_dump(&r);
+	EXPECT_NE(NULL, strstr(r.out, "  CUT     simple\n")) run_dump(&r);
+	EXPECT_FALSE(both_have(&r, FULL_CUT)) run_dump(&r);
+	run_free(&r);
 }
 
 /* it waited for the lock, then took the full path (and its lock) */
