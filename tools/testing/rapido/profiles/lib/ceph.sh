@@ -7,7 +7,17 @@
 #
 #   rbd_map             map RBD_POOL/RBD_IMAGE; prints the device
 #   rbd_unmap DEV       unmap it
-#   cephfs_mount DIR    mount CEPHFS_NAME on DIR with the kernel client
+#   cephfs_mount DIR    mount CEPHFS_NAME on DIR with the kernel client;
+#                       every CephFS mount is undone when the autorun
+#                       exits (cephfs_release_at_exit)
+#   cephfs_release_at_exit
+#                       when the autorun exits, pass or fail, unmount
+#                       every CephFS mount of the guest (an EXIT trap);
+#                       not after a pass of make rapido-boot, whose shell
+#                       keeps them. A client gone without unmounting
+#                       keeps its MDS session and caps until the MDS finds
+#                       the session stale (session_timeout, 60 s): the
+#                       next run's clients wait that long for its caps.
 
 rbd_map() {
 	local before id
@@ -40,7 +50,28 @@ rbd_unmap() {
 # mount.ceph helper; the kernel shows the secret as <hidden>).
 cephfs_mount() {
 	[ -n "${CEPH_KEY:-}" ] || lab_fail "no CEPH_KEY in /rapido/lab.env: is SERVICES=ceph in the profile's settings?"
+	cephfs_release_at_exit
 	mount -t ceph "$CEPH_MON:/" "$1" \
 		-o "name=$CEPH_USER,secret=$CEPH_KEY,mds_namespace=$CEPHFS_NAME" ||
 		lab_fail "cannot mount CephFS '$CEPHFS_NAME' of $CEPH_MON on $1"
+}
+
+cephfs_release_at_exit() {
+	trap cephfs_release EXIT
+}
+
+# The EXIT trap: the autorun's status kept (dash exits with it after the
+# trap); the mounts in reverse order of /proc/mounts (nested ones first).
+cephfs_release() {
+	_cr_rc=$?
+	[ "${RAPIDO_MODE:-test}" = boot ] && [ $_cr_rc = 0 ] && return 0
+	_cr_list=
+	while read -r _ _cr_dir _cr_type _; do
+		[ "$_cr_type" = ceph ] && _cr_list="$_cr_dir $_cr_list"
+	done < /proc/mounts
+	for _cr_dir in $_cr_list; do
+		busybox umount "$_cr_dir" ||
+			echo "${RAPIDO_PROFILE:-lab}: cannot unmount CephFS on $_cr_dir" >&2
+	done
+	return 0
 }
