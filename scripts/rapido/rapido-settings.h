@@ -51,7 +51,7 @@ struct key {
 };
 
 /* the entries of keys[] (rapido-settings.c checks the count) */
-#define NKEYS	51
+#define NKEYS	54
 
 extern const struct key keys[NKEYS];
 
