@@ -12,7 +12,11 @@
  *     JUNIT=1 writes XML of the shape CI systems read (checked here);
  *   - git rebase -x stops at the commit that fails the profile; git bisect
  *     run names it and skips the commit that does not build; a commit
- *     whose profile config no longer applies aborts the bisect (128).
+ *     whose profile config no longer applies aborts the bisect (128), also
+ *     one whose Kconfig no longer has an option of the profile (checked
+ *     before kbuild's kconfig drops it from .config);
+ *   - rapido-check PROFILE= boots each commit and names the one that
+ *     fails its boot.
  * Teardown puts the tree back on its branch (the series' branch, notes,
  * bisect and rebase states removed).
  *
@@ -645,6 +649,41 @@ TEST_F_TIMEOUT(tree, bisect_aborts_when_the_config_no_longer_applies, 600)
 	EXPECT_EQ(NULL, strstr(r.out, "run exit 0")) run_dump(&r);
 	run_free(&r);
 	free(c);
+}
+
+/*
+ * A commit on which an option of the profile no longer exists (simple's
+ * CONFIG_RUNTIME_TESTING_MENU renamed; LKDTM, under the renamed menu,
+ * still builds and boots): the check runs before kbuild's kconfig would
+ * drop the option from .config, so the run is 128 naming it, the bisect
+ * stops, and .config keeps the option.
+ */
+TEST_F_TIMEOUT(tree, bisect_aborts_when_an_option_is_gone, 900)
+{
+	char *config = strf("%s/.config", self->obj), *text;
+	struct run r;
+
+	ASSERT_EQ(0, sh(&r, self->src, PRELUDE
+			"sed -i 's/RUNTIME_TESTING_MENU/RUNTIME_TESTING_MENU_RENAMED/g' lib/Kconfig.debug; "
+			"C 'lib: RUNTIME_TESTING_MENU renamed'; C 'rapido: after it'"));
+	ASSERT_EQ(0, r.status) run_dump(&r);
+	run_free(&r);
+	ASSERT_EQ(0, sh(&r, self->src,
+			"git bisect start HEAD HEAD~2 && git bisect run scripts/rapido/rapido-test PROFILE=simple O='%s'; "
+			"echo \"run exit $?\"",
+			self->obj));
+	EXPECT_EQ(NULL, strstr(r.out, "is the first bad commit")) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "exit code 128")) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "CONFIG_RUNTIME_TESTING_MENU=y")) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "no such option in this tree")) run_dump(&r);
+	EXPECT_EQ(NULL, strstr(r.out, "run exit 0")) run_dump(&r);
+	run_free(&r);
+	text = read_text(config);
+	ASSERT_NE(NULL, text);
+	EXPECT_NE(NULL, strstr(text, "\nCONFIG_RUNTIME_TESTING_MENU=y\n"));
+	EXPECT_EQ(NULL, strstr(text, "RUNTIME_TESTING_MENU_RENAMED"));
+	free(text);
+	free(config);
 }
 
 /* git send-email --dry-run of @rev's patch: nothing leaves the machine. */
