@@ -280,6 +280,70 @@ TEST_F_TIMEOUT(tree, check_flags_what_each_commit_adds, 900)
 		free(c[i]);
 }
 
+/* The line of rapido-check's output that starts with @sha's 12 digits. */
+static char *row_line(const char *out, const char *sha)
+{
+	char *key = strf("\n%.12s ", sha);
+	const char *p = strstr(out, key);
+
+	free(key);
+	return p ? strndup(p + 1, strchrnul(p + 1, '\n') - p - 1) : NULL;
+}
+
+/*
+ * PROFILE=: each commit booted in the worktree as rebase -x would (its
+ * first run builds the worktree's kernel whole): a clean commit, then one
+ * whose WARN at lkdtm's init fails simple. The table's boot column and
+ * stderr name the failing commit only; HEAD, index and files untouched.
+ */
+TEST_F_TIMEOUT(tree, check_profile_boots_each_commit, 3000)
+{
+	char *before, *after, *c[2], *line, *want;
+	struct run r;
+
+	ASSERT_EQ(0, sh(&r, self->src, PRELUDE
+			"sed -i 's|^static int __init lkdtm_module_init(void)$|/* Planted: good. */\\n&|' "
+			CORE "; C 'lkdtm: good'; "
+			"sed -i 's|^\\tint i;$|&\\n\\n\\tWARN(1, \"planted by check_test\");|' "
+			CORE "; C 'lkdtm: a WARN'"));
+	ASSERT_EQ(0, r.status) run_dump(&r);
+	run_free(&r);
+	for (int i = 0; i < 2; i++) {
+		c[i] = sh_out(self->src, "git rev-parse HEAD~%d", 1 - i);
+		ASSERT_NE(NULL, c[i]);
+	}
+	before = sh_out(self->src, STATE_CMD);
+	ASSERT_EQ(0, run_check(&r, self, "BASE=HEAD~2 PROFILE=simple"));
+	after = sh_out(self->src, STATE_CMD);
+	EXPECT_STREQ(before, after);
+	EXPECT_EQ(1, r.status) run_dump(&r);
+	EXPECT_NE(NULL, strstr(r.out, "  BOOT    ")) run_dump(&r);
+	line = row_line(r.out, c[0]);
+	ASSERT_NE(NULL, line) run_dump(&r);
+	EXPECT_NE(NULL, strstr(line, " pass ")) TH_LOG("row: '%s'", line);
+	free(line);
+	line = row_line(r.out, c[1]);
+	ASSERT_NE(NULL, line) run_dump(&r);
+	EXPECT_NE(NULL, strstr(line, " FAIL ")) TH_LOG("row: '%s'", line);
+	free(line);
+	want = strf("rapido-check: %.12s (\"lkdtm: a WARN\")", c[1]);
+	line = strstr(r.err, want);
+	EXPECT_NE(NULL, line) run_dump(&r);
+	if (line)
+		EXPECT_EQ(0, strncmp(strchrnul(line, '\n') - 24,
+				     "; boot test simple: FAIL", 24))
+			run_dump(&r);
+	free(want);
+	want = strf("%.12s (", c[0]);
+	EXPECT_EQ(NULL, strstr(r.err, want)) run_dump(&r);
+	free(want);
+	run_free(&r);
+	free(before);
+	free(after);
+	for (int i = 0; i < 2; i++)
+		free(c[i]);
+}
+
 /*
  * Start rapido-check in a process group of its own and press Ctrl-C
  * (SIGINT to the group, as a terminal does) while kbuild runs sparse: a
