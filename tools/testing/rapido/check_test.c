@@ -272,6 +272,49 @@ TEST_F_TIMEOUT(tree, check_flags_what_each_commit_adds, 900)
 		run_dump(&r);
 	EXPECT_EQ(1, count_of(r.out, "\n")) run_dump(&r);
 	run_free(&r);
+
+	/*
+	 * b4 (0.14 on: prep --check) pipes the mail without format-patch's
+	 * "From <sha>" line: the commit is found by its patch-id
+	 */
+	ASSERT_EQ(0, sh(&r, self->src,
+			"git format-patch -1 --stdout HEAD~1 | sed 1d | scripts/rapido/rapido-check --patch O='%s'",
+			self->obj));
+	EXPECT_EQ(1, r.status) run_dump(&r);
+	EXPECT_EQ(0, strncmp(r.out, "WARNING: sparse: drivers/misc/lkdtm/core.c:", 43))
+		run_dump(&r);
+	EXPECT_EQ(1, count_of(r.out, "\n")) run_dump(&r);
+	EXPECT_STREQ("", r.err);
+	run_free(&r);
+	/* and a clean commit's mail: nothing on stdout or stderr, exit 0 */
+	ASSERT_EQ(0, sh(&r, self->src,
+			"git format-patch -1 --stdout HEAD | sed 1d | scripts/rapido/rapido-check --patch O='%s'",
+			self->obj));
+	EXPECT_EQ(0, r.status) run_dump(&r);
+	EXPECT_STREQ("", r.out);
+	EXPECT_STREQ("", r.err);
+	run_free(&r);
+
+	/*
+	 * a patch of no commit (a mail from a list): applied on HEAD in the
+	 * worktree, its new sparse warning found
+	 */
+	ASSERT_EQ(0, sh(&r, self->src,
+			"set -e; sed -i 's|^\\tint i;$|\\tint i;\\n\\tchar *rapido_q = 0;\\n\\n\\t(void)rapido_q;|' " CORE "; "
+			"{ printf 'From: " WHO "\\nSubject: [PATCH] lkdtm: not committed\\n\\nPlanted by check_test.\\n\\nSigned-off-by: " WHO "\\n---\\n'; "
+			"git diff; } > \"$(git rev-parse --absolute-git-dir)/rapido-check-mail.patch\"; git checkout -q -- " CORE));
+	ASSERT_EQ(0, r.status) run_dump(&r);
+	run_free(&r);
+	ASSERT_EQ(0, sh(&r, self->src,
+			"m=$(git rev-parse --absolute-git-dir)/rapido-check-mail.patch; scripts/rapido/rapido-check --patch O='%s' < \"$m\"; rc=$?; rm -f \"$m\"; exit $rc",
+			self->obj));
+	EXPECT_EQ(1, r.status) run_dump(&r);
+	EXPECT_EQ(0, strncmp(r.out, "WARNING: sparse: drivers/misc/lkdtm/core.c:", 43))
+		run_dump(&r);
+	EXPECT_NE(NULL, strstr(r.out, "Using plain integer as NULL pointer"))
+		run_dump(&r);
+	EXPECT_EQ(1, count_of(r.out, "\n")) run_dump(&r);
+	run_free(&r);
 	after = (free(after), sh_out(self->src, STATE_CMD));
 	EXPECT_STREQ(before, after);
 	free(before);
