@@ -363,7 +363,8 @@ static char *row_line(const char *out, const char *sha)
  * PROFILE=: each commit booted in the worktree as rebase -x would (its
  * first run builds the worktree's kernel whole): a clean commit, then one
  * whose WARN at lkdtm's init fails simple. The table's boot column and
- * stderr name the failing commit only; HEAD, index and files untouched.
+ * stderr name the failing commit only; HEAD, index and files untouched;
+ * an older copy of rapido in the worktree is replaced by the tree's.
  */
 TEST_F_TIMEOUT(tree, check_profile_boots_each_commit, 3000)
 {
@@ -375,9 +376,19 @@ TEST_F_TIMEOUT(tree, check_profile_boots_each_commit, 3000)
 	      CORE "; C 'lkdtm: good'; "
 	      "sed -i 's|^\\tint i;$|&\\n\\n\\tWARN(1, \"planted by check_test\");|' "
 	      CORE "; C 'lkdtm: a WARN'", 2, c);
+	/* a worktree's older copy of rapido is installed anew */
+	ASSERT_EQ(0, sh(&r, self->obj,
+			"f=.rapido/check/wt/scripts/rapido/rapido; if [ -f $f ]; then echo '# stale' >> $f; fi"));
+	run_free(&r);
 	check_untouched(_metadata, self, &r, "BASE=HEAD~2 PROFILE=simple",
 			&before);
 	EXPECT_EQ(1, r.status) run_dump(&r);
+	line = strf("%s/.rapido/check/wt/scripts/rapido/rapido", self->obj);
+	want = read_text(line);
+	EXPECT_NE(NULL, want);
+	EXPECT_EQ(NULL, want ? strstr(want, "\n# stale\n") : NULL);
+	free(want);
+	free(line);
 	EXPECT_NE(NULL, strstr(r.out, "  BOOT    ")) run_dump(&r);
 	line = row_line(r.out, c[0]);
 	ASSERT_NE(NULL, line) run_dump(&r);
