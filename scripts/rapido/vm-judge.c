@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -199,6 +200,92 @@ static const struct marker marker_table[] = {
 
 bool judge_allow_warn;
 
+/*
+ * A profile's allow-list (--allow-warn-from FILE): one POSIX extended
+ * regular expression per line (leading blanks ignored; blank lines and
+ * '#' comments aside), each
+ * matched, unanchored, against a report's marker line without its printk
+ * timestamp ("WARNING: CPU: 0 PID: 34 at drivers/misc/lkdtm/bugs.c:85
+ * lkdtm_WARNING+0x8/0xb [lkdtm]"). A report one of them matches is named
+ * as every other but does not fail the run.
+ */
+struct allow {
+	regex_t re;
+	char *pat;
+	char *where;		/* "FILE:LINE" */
+};
+
+static struct allow *allows;
+static size_t nallows, allows_cap;
+static const char *allow_path;
+
+/* Reports its errors (file:line) and returns -EINVAL, or 0. */
+int judge_allow_file(const char *path)
+{
+	char *buf, *line, *next;
+	unsigned int lineno = 0, bad = 0;
+	int ret = read_file(path, 0, &buf, NULL);
+
+	if (ret) {
+		error_errno(ret, "cannot read the allow-list '%s'", path);
+		return ret;
+	}
+	allow_path = path;
+	for (line = buf; *line; line = next) {
+		char *end = strchr(line, '\n');
+		struct allow a;
+		int err;
+
+		next = end ? end + 1 : line + strlen(line);
+		if (end)
+			*end = '\0';
+		lineno++;
+		line += strspn(line, " \t");
+		if (!*line || *line == '#')
+			continue;
+		err = regcomp(&a.re, line, REG_EXTENDED | REG_NOSUB);
+		if (err) {
+			char why[128];
+
+			regerror(err, &a.re, why, sizeof(why));
+			error("'%s:%u': bad pattern '%s': %s (one POSIX extended regular expression per line)",
+			      path, lineno, line, why);
+			bad++;
+			continue;
+		}
+		a.pat = xstrdup(line);
+		a.where = xasprintf("%s:%u", path, lineno);
+		allows = xgrow(allows, &allows_cap, nallows, sizeof(*allows));
+		allows[nallows++] = a;
+	}
+	free(buf);
+	return bad ? -EINVAL : 0;
+}
+
+/* What allows a report whose marker line (no timestamp) is @text. */
+static int allow_match(const char *text)
+{
+	if (judge_allow_warn)
+		return ALLOW_ALL;
+	for (size_t i = 0; i < nallows; i++)
+		if (!regexec(&allows[i].re, text, 0, NULL, 0))
+			return (int)i;
+	return ALLOW_NONE;
+}
+
+/* " (allowed by ...)" for a report that @allow allowed, else "" */
+static const char *allowed_by(int allow, char *buf, size_t len)
+{
+	if (allow == ALLOW_ALL)
+		snprintf(buf, len, " (allowed: --allow-warn)");
+	else if (allow >= 0)
+		snprintf(buf, len, " (allowed by '%s', %s)", allows[allow].pat,
+			 allows[allow].where);
+	else
+		*buf = '\0';
+	return buf;
+}
+
 static const char cut_here[] = "------------[ cut here ]------------";
 static const char end_trace[] = "---[ end ";
 
@@ -251,6 +338,8 @@ void judge_init(struct judge *j)
 
 void judge_free(struct judge *j)
 {
+	free(j->splats);
+	j->splats = NULL;
 	report_free(&j->cur);
 	for (size_t i = 0; i < EVENTS_SHOWN; i++)
 		report_free(&j->shown[i]);
@@ -264,6 +353,7 @@ void judge_free(struct judge *j)
 static void report_end(struct judge *j)
 {
 	struct report *r = &j->cur;
+	const char *text;
 
 	if (!r->n)
 		return;
@@ -271,9 +361,26 @@ static void report_end(struct judge *j)
 		report_free(r);
 		return;
 	}
+	text = skip_stamp(r->lines[r->marker]);
+	r->allow = allow_match(text);
 	if (!j->events)
-		snprintf(j->first, sizeof(j->first), "%.*s", REASON_MAX,
-			 skip_stamp(r->lines[r->marker]));
+		snprintf(j->first, sizeof(j->first), "%.*s", REASON_MAX, text);
+	if (r->allow == ALLOW_NONE && !j->failing++)
+		snprintf(j->first_fail, sizeof(j->first_fail), "%.*s",
+			 REASON_MAX, text);
+	if (r->allow != ALLOW_NONE && !*j->first_allowed)
+		snprintf(j->first_allowed, sizeof(j->first_allowed), "%.*s",
+			 REASON_MAX, text);
+	if (j->nsplats < SPLATS_MAX) {
+		struct splat *sp;
+
+		j->splats = xgrow(j->splats, &j->splats_cap, j->nsplats,
+				  sizeof(*j->splats));
+		sp = &j->splats[j->nsplats++];
+		sp->line = r->start + r->marker;
+		sp->allow = r->allow;
+		snprintf(sp->text, sizeof(sp->text), "%.*s", REASON_MAX, text);
+	}
 	if (j->events < EVENTS_SHOWN)
 		j->shown[j->events] = *r;
 	else
@@ -358,21 +465,33 @@ void judge_finish(struct judge *j)
 
 /*
  * Print the first EVENTS_SHOWN reports, each from its marker (with a "cut
- * here" line just before it) to its "---[ end" line or EVENT_LINES lines.
+ * here" line just before it) to its "---[ end" line or EVENT_LINES lines,
+ * then one line for each later one (its marker line and where it is), up
+ * to SPLATS_MAX: every report is named, allowed or not.
  */
 static void print_reports(const struct judge *j, const char *path)
 {
+	char why[512];
+
 	for (size_t e = 0; e < j->events && e < EVENTS_SHOWN; e++) {
 		const struct report *r = &j->shown[e];
 
-		printf("%s: kernel failure report %zu, %s line %zu:\n", prog,
-		       e + 1, path, r->start);
+		printf("%s: kernel failure report %zu, %s line %zu%s:\n", prog,
+		       e + 1, path, r->start,
+		       allowed_by(r->allow, why, sizeof(why)));
 		for (size_t i = 0; i < r->n; i++)
 			printf("%s\n", r->lines[i]);
 	}
-	if (j->events > EVENTS_SHOWN)
+	for (size_t e = EVENTS_SHOWN; e < j->nsplats; e++) {
+		const struct splat *sp = &j->splats[e];
+
+		printf("%s: kernel failure report %zu, %s line %zu: %s%s\n",
+		       prog, e + 1, path, sp->line, sp->text,
+		       allowed_by(sp->allow, why, sizeof(why)));
+	}
+	if (j->events > j->nsplats && j->nsplats >= EVENTS_SHOWN)
 		printf("%s: %zu more kernel failure reports in %s\n", prog,
-		       j->events - EVENTS_SHOWN, path);
+		       j->events - j->nsplats, path);
 }
 
 static void print_tail(const struct judge *j, const char *path)
@@ -574,11 +693,13 @@ int judge(const char *vmdir, struct judge *j, const struct outcome *out,
 			   out->accel, out->mem);
 	else if (env)
 		set_reason(&v, "the guest never started rapido-init: the kernel stopped before running /init");
-	if (j->events && !judge_allow_warn)
-		set_reason(&v, "kernel: %s", j->first);
-	else if (j->events)
-		printf("%s: %zu kernel failure report(s) allowed (--allow-warn), the first: %s\n",
-		       prog, j->events, j->first);
+	if (j->failing)
+		set_reason(&v, "kernel: %s", j->first_fail);
+	if (j->events > j->failing)
+		printf("%s: %zu kernel failure report(s) allowed (%s), the first: %s\n",
+		       prog, j->events - j->failing,
+		       judge_allow_warn ? "--allow-warn" : allow_path,
+		       j->first_allowed);
 	if (failed)
 		set_reason(&v, "%s exited with status %ld", failed->name,
 			   failed->code);
@@ -613,7 +734,8 @@ int judge(const char *vmdir, struct judge *j, const struct outcome *out,
 		printf("%s: PASS (%s)\n", prog, name);
 	fflush(stdout);
 	ret = env ? EXIT_RAPIDO : v.fail ? EXIT_FAIL : EXIT_PASS;
-	if (results && write_tap(results, st, nst > 0 ? nst : 0, j->first, &v,
+	if (results && write_tap(results, st, nst > 0 ? nst : 0,
+				 j->failing ? j->first_fail : j->first, &v,
 				 cpath))
 		ret = EXIT_RAPIDO;
 out:

@@ -180,7 +180,7 @@ enum {
 	OPT_PRINT_ARGV, OPT_CHECK, OPT_QUIET, OPT_RESULTS, OPT_HELP,
 	OPT_CONTROL, OPT_FILE, OPT_LOG_LIMIT, OPT_NETNS, OPT_NIC,
 	OPT_GUEST_NET, OPT_LAB, OPT_VMS, OPT_HOOK_START, OPT_HOOK_STOP,
-	OPT_ATTACH, OPT_ALLOW_WARN,
+	OPT_ATTACH, OPT_ALLOW_WARN, OPT_ALLOW_WARN_FROM,
 };
 
 static const struct option long_opts[] = {
@@ -213,6 +213,7 @@ static const struct option long_opts[] = {
 	{ .name = "hook-stop", .has_arg = 1, .val = OPT_HOOK_STOP },
 	{ .name = "attach", .has_arg = 1, .val = OPT_ATTACH },
 	{ .name = "allow-warn", .val = OPT_ALLOW_WARN },
+	{ .name = "allow-warn-from", .has_arg = 1, .val = OPT_ALLOW_WARN_FROM },
 	{ 0 }
 };
 
@@ -249,6 +250,8 @@ static void show_help(FILE *f)
 		"  --hook-stop CMD            ... and after they end, on every exit path\n"
 		"  --allow-warn               kernel reports (WARN, oops, ...) do not fail the run\n"
 		"                             (still named, with their console lines)\n"
+		"  --allow-warn-from FILE     ... only those whose first line matches one of\n"
+		"                             FILE's patterns (POSIX EREs, one a line)\n"
 		"exit: 0 pass, 1 fail, 128 cannot run\n", prog, prog, prog);
 }
 
@@ -378,6 +381,9 @@ int parse_opts(struct opts *o, int argc, char **argv)
 			break;
 		case OPT_ALLOW_WARN:
 			judge_allow_warn = true;
+			break;
+		case OPT_ALLOW_WARN_FROM:
+			judge_allow_file(optarg);	/* reports its errors */
 			break;
 		case OPT_HELP:
 			show_help(stdout);

@@ -31,6 +31,7 @@
 #define EVENT_LINES	40	/* lines printed per report, at most */
 #define TAIL_LINES	20	/* console tail when no result came */
 #define REASON_MAX	120
+#define SPLATS_MAX	1000	/* kernel reports listed by line, at most */
 #define CONTROL_MAX	PROTO_CONTROL_MAX
 #define QMP_MS		30000	/* one QMP exchange, at most */
 #define FILES_MAX	16	/* --file */
@@ -133,6 +134,19 @@ struct report {
 	size_t marker;		/* index of the marker line */
 	size_t start;		/* console line number of lines[0] */
 	bool confirmed;		/* a loose marker needs a stack dump */
+	int allow;		/* what allowed it (struct splat's) */
+};
+
+/*
+ * One kernel report as the list names it: its marker line, where it is
+ * and what allowed it (ALLOW_NONE: it fails the run).
+ */
+#define ALLOW_NONE	(-1)
+#define ALLOW_ALL	(-2)	/* --allow-warn */
+struct splat {
+	size_t line;		/* console line of the marker */
+	int allow;		/* index of the allow pattern, or ALLOW_* */
+	char text[REASON_MAX + 1];
 };
 
 /* What the judge keeps of the console stream. */
@@ -145,7 +159,12 @@ struct judge {
 	struct report cur;	/* being collected */
 	struct report shown[EVENTS_SHOWN];
 	size_t events;
+	size_t failing;		/* events no allow pattern matched */
 	char first[REASON_MAX + 1];	/* the first report's marker line */
+	char first_fail[REASON_MAX + 1];	/* ... of a failing one */
+	char first_allowed[REASON_MAX + 1];	/* ... of an allowed one */
+	struct splat *splats;	/* the first SPLATS_MAX events */
+	size_t nsplats, splats_cap;
 	bool init_seen;		/* rapido-init said it started */
 	const char *poweroff;	/* the kernel's power-off line, if seen */
 };
@@ -313,6 +332,8 @@ void show_qemu_err(const struct vm *vm);
 /* vm-judge.c */
 /* --allow-warn: kernel reports are named, but do not fail the run */
 extern bool judge_allow_warn;
+/* --allow-warn-from FILE: those whose marker line matches an ERE of FILE */
+int judge_allow_file(const char *path);
 void judge_init(struct judge *j);
 void judge_free(struct judge *j);
 void judge_feed(struct judge *j, const char *buf, size_t len);

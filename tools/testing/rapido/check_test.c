@@ -12,7 +12,11 @@
  *     JUNIT=1 writes XML of the shape CI systems read (checked here);
  *   - git rebase -x stops at the commit that fails the profile; git bisect
  *     run names it and skips the commit that does not build; a commit
- *     whose profile config no longer applies aborts the bisect (128).
+ *     whose profile config no longer applies aborts the bisect (128), also
+ *     one whose Kconfig no longer has an option of the profile (checked
+ *     before kbuild's kconfig drops it from .config);
+ *   - rapido-check PROFILE= boots each commit and names the one that
+ *     fails its boot.
  * Teardown puts the tree back on its branch (the series' branch, notes,
  * bisect and rebase states removed).
  *
@@ -199,6 +203,63 @@ static int row(const char *out, const char *sha, int n[3])
 	return got == 3 ? 0 : -1;
 }
 
+/*
+ * Commit @script's changes (the shell's PRELUDE first) and put the SHAs
+ * of the @n newest commits, oldest first, into @c.
+ */
+static void plant(struct __test_metadata *_metadata,
+		  struct _test_data_tree *self, const char *script, int n,
+		  char **c)
+{
+	struct run r;
+
+	ASSERT_EQ(0, sh(&r, self->src, PRELUDE "%s", script));
+	ASSERT_EQ(0, r.status) run_dump(&r);
+	run_free(&r);
+	for (int i = 0; i < n; i++) {
+		c[i] = sh_out(self->src, "git rev-parse HEAD~%d", n - 1 - i);
+		ASSERT_NE(NULL, c[i]);
+	}
+}
+
+/* rapido-check @args; HEAD, index and files (*@state) the same after it */
+static void check_untouched(struct __test_metadata *_metadata,
+			    struct _test_data_tree *self, struct run *r,
+			    const char *args, char **state)
+{
+	char *after;
+
+	*state = sh_out(self->src, STATE_CMD);
+	ASSERT_EQ(0, run_check(r, self, args));
+	after = sh_out(self->src, STATE_CMD);
+	EXPECT_STREQ(*state, after);
+	free(after);
+}
+
+/*
+ * @feed (a shell command printing a patch) piped to rapido-check --patch:
+ * exit 1 and, in checkpatch's shape as b4 reads it, lkdtm's new sparse
+ * warning alone on stdout, nothing on stderr.
+ */
+static void patch_adds_the_sparse_warning(struct __test_metadata *_metadata,
+					  struct _test_data_tree *self,
+					  const char *feed)
+{
+	struct run r;
+
+	ASSERT_EQ(0, sh(&r, self->src,
+			"%s | scripts/rapido/rapido-check --patch O='%s'", feed,
+			self->obj));
+	EXPECT_EQ(1, r.status) run_dump(&r);
+	EXPECT_EQ(0, strncmp(r.out, "WARNING: sparse: drivers/misc/lkdtm/core.c:", 43))
+		run_dump(&r);
+	EXPECT_NE(NULL, strstr(r.out, "Using plain integer as NULL pointer"))
+		run_dump(&r);
+	EXPECT_EQ(1, count_of(r.out, "\n")) run_dump(&r);
+	EXPECT_STREQ("", r.err);
+	run_free(&r);
+}
+
 TEST_F_TIMEOUT(tree, check_flags_what_each_commit_adds, 900)
 {
 	char *before, *after, *c[3];
@@ -210,22 +271,13 @@ TEST_F_TIMEOUT(tree, check_flags_what_each_commit_adds, 900)
 	 * as NULL pointer; 3: a clean change above both (it moves the
 	 * old warning's line: still not new)
 	 */
-	ASSERT_EQ(0, sh(&r, self->src, PRELUDE
-			"sed -i 's|^\\tint i;$|\\tint i; |' " CORE "; C 'lkdtm: a blank'; "
-			"sed -i 's|^\\tint i; $|\\tint i;\\n\\tchar *rapido_p = 0;\\n\\n\\t(void)rapido_p;|' "
-			CORE "; C 'lkdtm: a plain integer'; "
-			"sed -i 's|^static int __init lkdtm_module_init(void)$|/* Planted. */\\n&|' "
-			CORE "; C 'lkdtm: a comment'"));
-	ASSERT_EQ(0, r.status) run_dump(&r);
-	run_free(&r);
-	for (int i = 0; i < 3; i++) {
-		c[i] = sh_out(self->src, "git rev-parse HEAD~%d", 2 - i);
-		ASSERT_NE(NULL, c[i]);
-	}
-	before = sh_out(self->src, STATE_CMD);
-	ASSERT_EQ(0, run_check(&r, self, "BASE=HEAD~3"));
-	after = sh_out(self->src, STATE_CMD);
-	EXPECT_STREQ(before, after);
+	plant(_metadata, self,
+	      "sed -i 's|^\\tint i;$|\\tint i; |' " CORE "; C 'lkdtm: a blank'; "
+	      "sed -i 's|^\\tint i; $|\\tint i;\\n\\tchar *rapido_p = 0;\\n\\n\\t(void)rapido_p;|' "
+	      CORE "; C 'lkdtm: a plain integer'; "
+	      "sed -i 's|^static int __init lkdtm_module_init(void)$|/* Planted. */\\n&|' "
+	      CORE "; C 'lkdtm: a comment'", 3, c);
+	check_untouched(_metadata, self, &r, "BASE=HEAD~3", &before);
 	EXPECT_EQ(1, r.status) run_dump(&r);
 	EXPECT_NE(NULL, strstr(r.out, "your HEAD, index and files are not touched"))
 		run_dump(&r);
@@ -256,23 +308,121 @@ TEST_F_TIMEOUT(tree, check_flags_what_each_commit_adds, 900)
 	EXPECT_NE(NULL, strstr(r.out, "Using plain integer as NULL pointer"));
 	run_free(&r);
 
-	/* b4 prep-perpatch-check-cmd: the sparse commit's patch on stdin */
+	/*
+	 * b4 prep-perpatch-check-cmd: the sparse commit's patch on stdin;
+	 * b4 (0.14 on: prep --check) pipes the mail without format-patch's
+	 * "From <sha>" line: the commit is found by its patch-id
+	 */
+	patch_adds_the_sparse_warning(_metadata, self,
+				      "git format-patch -1 --stdout HEAD~1");
+	patch_adds_the_sparse_warning(_metadata, self,
+				      "git format-patch -1 --stdout HEAD~1 | sed 1d");
+	/* and a clean commit's mail: nothing on stdout or stderr, exit 0 */
 	ASSERT_EQ(0, sh(&r, self->src,
-			"git format-patch -1 --stdout HEAD~1 | scripts/rapido/rapido-check --patch O='%s'",
+			"git format-patch -1 --stdout HEAD | sed 1d | scripts/rapido/rapido-check --patch O='%s'",
 			self->obj));
-	EXPECT_EQ(1, r.status) run_dump(&r);
-	/* in checkpatch's shape, as b4 reads it: the warning alone */
-	EXPECT_EQ(0, strncmp(r.out, "WARNING: sparse: drivers/misc/lkdtm/core.c:", 43))
-		run_dump(&r);
-	EXPECT_NE(NULL, strstr(r.out, "Using plain integer as NULL pointer"))
-		run_dump(&r);
-	EXPECT_EQ(1, count_of(r.out, "\n")) run_dump(&r);
+	EXPECT_EQ(0, r.status) run_dump(&r);
+	EXPECT_STREQ("", r.out);
+	EXPECT_STREQ("", r.err);
 	run_free(&r);
-	after = (free(after), sh_out(self->src, STATE_CMD));
+
+	/*
+	 * a patch of no commit (a mail from a list): applied on HEAD in the
+	 * worktree, its new sparse warning found
+	 */
+	ASSERT_EQ(0, sh(&r, self->src,
+			"set -e; sed -i 's|^\\tint i;$|\\tint i;\\n\\tchar *rapido_q = 0;\\n\\n\\t(void)rapido_q;|' " CORE "; "
+			"{ printf 'From: " WHO "\\nSubject: [PATCH] lkdtm: not committed\\n\\nPlanted by check_test.\\n\\nSigned-off-by: " WHO "\\n---\\n'; "
+			"git diff; } > \"$(git rev-parse --absolute-git-dir)/rapido-check-mail.patch\"; git checkout -q -- " CORE));
+	ASSERT_EQ(0, r.status) run_dump(&r);
+	run_free(&r);
+	patch_adds_the_sparse_warning(_metadata, self,
+				      "cat \"$(git rev-parse --absolute-git-dir)/rapido-check-mail.patch\"");
+	ASSERT_EQ(0, sh(&r, self->src,
+			"rm \"$(git rev-parse --absolute-git-dir)/rapido-check-mail.patch\""));
+	run_free(&r);
+	after = sh_out(self->src, STATE_CMD);
 	EXPECT_STREQ(before, after);
 	free(before);
 	free(after);
 	for (int i = 0; i < 3; i++)
+		free(c[i]);
+}
+
+/* The line of rapido-check's output that starts with @sha's 12 digits. */
+static char *row_line(const char *out, const char *sha)
+{
+	char *key = strf("\n%.12s ", sha);
+	const char *p = strstr(out, key);
+
+	free(key);
+	return p ? strndup(p + 1, strchrnul(p + 1, '\n') - p - 1) : NULL;
+}
+
+/*
+ * PROFILE=: each commit booted in the worktree as rebase -x would (its
+ * first run builds the worktree's kernel whole): a clean commit, then one
+ * whose WARN at lkdtm's init fails simple. The table's boot column and
+ * stderr name the failing commit only; HEAD, index and files untouched;
+ * an older copy of rapido in the worktree is replaced by the tree's, and
+ * kbuild's outputs there are no changes for the next run.
+ */
+TEST_F_TIMEOUT(tree, check_profile_boots_each_commit, 3000)
+{
+	char *before, *c[2], *line, *want;
+	struct run r;
+
+	plant(_metadata, self,
+	      "sed -i 's|^static int __init lkdtm_module_init(void)$|/* Planted: good. */\\n&|' "
+	      CORE "; C 'lkdtm: good'; "
+	      "sed -i 's|^\\tint i;$|&\\n\\n\\tWARN(1, \"planted by check_test\");|' "
+	      CORE "; C 'lkdtm: a WARN'", 2, c);
+	/* a worktree's older copy of rapido is installed anew */
+	ASSERT_EQ(0, sh(&r, self->obj,
+			"f=.rapido/check/wt/scripts/rapido/rapido; if [ -f $f ]; then echo '# stale' >> $f; fi"));
+	run_free(&r);
+	check_untouched(_metadata, self, &r, "BASE=HEAD~2 PROFILE=simple",
+			&before);
+	EXPECT_EQ(1, r.status) run_dump(&r);
+	line = strf("%s/.rapido/check/wt/scripts/rapido/rapido", self->obj);
+	want = read_text(line);
+	EXPECT_NE(NULL, want);
+	EXPECT_EQ(NULL, want ? strstr(want, "\n# stale\n") : NULL);
+	free(want);
+	free(line);
+	/*
+	 * the worktree ignores kbuild's outputs as the tree does: nothing
+	 * "changed while kbuild ran" (the next run would rebuild it all)
+	 */
+	line = strf("%s/.rapido/check/wt/.rapido/stamps/kbuild.pending",
+		    self->obj);
+	want = read_text(line);
+	EXPECT_TRUE(!want || !*want) TH_LOG("%s: %s", line, want);
+	free(want);
+	free(line);
+	EXPECT_NE(NULL, strstr(r.out, "  BOOT    ")) run_dump(&r);
+	line = row_line(r.out, c[0]);
+	ASSERT_NE(NULL, line) run_dump(&r);
+	EXPECT_NE(NULL, strstr(line, " pass ")) TH_LOG("row: '%s'", line);
+	free(line);
+	line = row_line(r.out, c[1]);
+	ASSERT_NE(NULL, line) run_dump(&r);
+	EXPECT_NE(NULL, strstr(line, " FAIL ")) TH_LOG("row: '%s'", line);
+	free(line);
+	want = strf("rapido-check: %.12s (\"lkdtm: a WARN\")", c[1]);
+	line = strstr(r.err, want);
+	EXPECT_NE(NULL, line) run_dump(&r);
+	if (line)
+		EXPECT_EQ(0, strncmp(strchrnul(line, '\n') - 24,
+				     "; boot test simple: FAIL", 24))
+			run_dump(&r);
+	free(want);
+	want = strf("%.12s (", c[0]);
+	EXPECT_EQ(NULL, strstr(r.err, want)) run_dump(&r);
+	free(want);
+	run_free(&r);
+	free(before);
+	for (int i = 0; i < 2; i++)
 		free(c[i]);
 }
 
@@ -624,27 +774,64 @@ TEST_F_TIMEOUT(tree, rebase_stops_bisect_names_and_skips, 1200)
 	TH_LOG("rebase and bisect: %.0f s", rt_now() - t0);
 }
 
-TEST_F_TIMEOUT(tree, bisect_aborts_when_the_config_no_longer_applies, 600)
+/*
+ * Plant @script's commit and one after it, then git bisect run
+ * rapido-test from HEAD~2 (good) to HEAD (bad): the run on the first must
+ * stop the bisect (128), naming no commit (the run's output in @r).
+ */
+static void bisect_stops(struct __test_metadata *_metadata,
+			 struct _test_data_tree *self, const char *script,
+			 struct run *r)
 {
-	char *c;
-	struct run r;
+	char *c[2];
 
-	/* LKDTM behind an option no .config has: simple cannot be met */
-	ASSERT_EQ(0, sh(&r, self->src, PRELUDE
-			"sed -i 's|^config LKDTM$|&\\n\\tdepends on BROKEN|' lib/Kconfig.debug; "
-			"C 'lkdtm: depends on BROKEN'; C 'rapido: after it'"));
-	ASSERT_EQ(0, r.status) run_dump(&r);
-	run_free(&r);
-	c = sh_out(self->src, "git rev-parse HEAD~1");
-	ASSERT_EQ(0, sh(&r, self->src,
+	plant(_metadata, self, script, 2, c);
+	free(c[0]);
+	free(c[1]);
+	ASSERT_EQ(0, sh(r, self->src,
 			"git bisect start HEAD HEAD~2 && git bisect run scripts/rapido/rapido-test PROFILE=simple O='%s'; "
 			"echo \"run exit $?\"",
 			self->obj));
-	EXPECT_EQ(NULL, strstr(r.out, "is the first bad commit")) run_dump(&r);
-	EXPECT_TRUE(both_have(&r, "exit code 128")) run_dump(&r);
-	EXPECT_EQ(NULL, strstr(r.out, "run exit 0")) run_dump(&r);
+	EXPECT_EQ(NULL, strstr(r->out, "is the first bad commit")) run_dump(r);
+	EXPECT_TRUE(both_have(r, "exit code 128")) run_dump(r);
+	EXPECT_EQ(NULL, strstr(r->out, "run exit 0")) run_dump(r);
+}
+
+TEST_F_TIMEOUT(tree, bisect_aborts_when_the_config_no_longer_applies, 600)
+{
+	struct run r;
+
+	/* LKDTM behind an option no .config has: simple cannot be met */
+	bisect_stops(_metadata, self,
+		     "sed -i 's|^config LKDTM$|&\\n\\tdepends on BROKEN|' lib/Kconfig.debug; "
+		     "C 'lkdtm: depends on BROKEN'; C 'rapido: after it'", &r);
 	run_free(&r);
-	free(c);
+}
+
+/*
+ * A commit on which an option of the profile no longer exists (simple's
+ * CONFIG_RUNTIME_TESTING_MENU renamed; LKDTM, under the renamed menu,
+ * still builds and boots): the check runs before kbuild's kconfig would
+ * drop the option from .config, so the run is 128 naming it, the bisect
+ * stops, and .config keeps the option.
+ */
+TEST_F_TIMEOUT(tree, bisect_aborts_when_an_option_is_gone, 900)
+{
+	char *config = strf("%s/.config", self->obj), *text;
+	struct run r;
+
+	bisect_stops(_metadata, self,
+		     "sed -i 's/RUNTIME_TESTING_MENU/RUNTIME_TESTING_MENU_RENAMED/g' lib/Kconfig.debug; "
+		     "C 'lib: RUNTIME_TESTING_MENU renamed'; C 'rapido: after it'", &r);
+	EXPECT_TRUE(both_have(&r, "CONFIG_RUNTIME_TESTING_MENU=y")) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "no such option in this tree")) run_dump(&r);
+	run_free(&r);
+	text = read_text(config);
+	ASSERT_NE(NULL, text);
+	EXPECT_NE(NULL, strstr(text, "\nCONFIG_RUNTIME_TESTING_MENU=y\n"));
+	EXPECT_EQ(NULL, strstr(text, "RUNTIME_TESTING_MENU_RENAMED"));
+	free(text);
+	free(config);
 }
 
 /* git send-email --dry-run of @rev's patch: nothing leaves the machine. */

@@ -13,7 +13,10 @@
  *  - make rapido-test PROFILES='...' -j2: side by side, a summary table,
  *    non-zero naming the failing profile;
  *  - make rapido-list FORMAT=json: valid JSON with each profile's needs;
- *  - ALLOW_WARN=1: a WARN named (and where), the run passing.
+ *  - ALLOW_WARN=1: a WARN named (and where), the run passing;
+ *  - a profile's allow-warn file: a WARN its pattern matches named (and
+ *    where, and by which pattern), the run passing; one it does not match
+ *    fails the run.
  *
  * RAPIDO_KTREE: a built tree with rapido installed (set by run_tests).
  */
@@ -35,7 +38,7 @@ FIXTURE(drv) {
 static void drop_fail_profile(const char *dir)
 {
 	static const char *const files[] = {
-		"manifest", "config", "settings", "autorun",
+		"manifest", "config", "settings", "autorun", "allow-warn",
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
@@ -469,6 +472,55 @@ TEST_F_TIMEOUT(drv, allow_warn_names_the_splat, RUN_TIMEOUT)
 	run_free(&r);
 	EXPECT_FILE_HAS(tap, " - kernel # WARNING:", " - run\n");
 	free(tap);
+}
+
+/*
+ * A profile's allow-warn file (one ERE a line, against the report's first
+ * line): the copy of simple whose autorun provokes lkdtm's WARN passes
+ * when a pattern matches it, the report naming it, where it is and the
+ * pattern; with a pattern that does not match, the WARN fails the run.
+ */
+TEST_F_TIMEOUT(drv, allow_warn_file_of_the_profile, RUN_TIMEOUT)
+{
+	char *const argv[] = { "scripts/rapido/rapido-test",
+			       "PROFILE=" FAIL_PROFILE, NULL };
+	char *autorun = strf("%s/autorun", self->fail_dir);
+	char *allow = strf("%s/allow-warn", self->fail_dir);
+	char *by = strf("(allowed by '^WARNING: .* lkdtm_WARNING\\+', %s:2)",
+			allow);
+	struct run r;
+
+	ASSERT_EQ(0, plant_fail_profile(self->ktree, self->fail_dir));
+	ASSERT_EQ(0, write_file(autorun, 0755,
+				"#!/bin/sh\n"
+				"echo WARNING > /sys/kernel/debug/provoke-crash/DIRECT\n"
+				"echo drvtest: survived the WARN\n"));
+	ASSERT_EQ(0, write_file(allow, 0644,
+				"# lkdtm's WARN, provoked by the autorun\n"
+				"^WARNING: .* lkdtm_WARNING\\+\n"));
+	ASSERT_EQ(0, run_in(&r, self->ktree, argv));
+	EXPECT_EQ(0, r.status) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "drvtest: survived the WARN")) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "rapido-vm: kernel failure report 1, "))
+		run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "/console.log line ")) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, by)) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "1 kernel failure report(s) allowed ("))
+		run_dump(&r);
+	run_free(&r);
+
+	/* a pattern that matches another WARN only: this one fails */
+	ASSERT_EQ(0, write_file(allow, 0644, "^WARNING: .* ext4_\n"));
+	ASSERT_EQ(0, run_in(&r, self->ktree, argv));
+	EXPECT_EQ(1, r.status) run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "rapido-vm: kernel failure report 1, "))
+		run_dump(&r);
+	EXPECT_TRUE(both_have(&r, "FAIL: kernel: WARNING: CPU: ")) run_dump(&r);
+	EXPECT_FALSE(both_have(&r, "report(s) allowed")) run_dump(&r);
+	run_free(&r);
+	free(by);
+	free(allow);
+	free(autorun);
 }
 
 TEST_HARNESS_MAIN

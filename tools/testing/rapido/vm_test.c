@@ -470,11 +470,16 @@ TEST_F(vm, check_reports_at_most_three_events_of_40_lines)
 	EXPECT_EQ(1, r.status);
 	for (const char *s = r.out; (s = strstr(s, "WARNING: CPU")); s++)
 		nwarn++;
-	/* three reports, and the reason on the final line */
-	EXPECT_EQ(4, nwarn);
+	/* three reports, two named by line, and the reason on the last */
+	EXPECT_EQ(6, nwarn);
 	EXPECT_TRUE(OUT_LINE(STAMP "trace line 0.38"));
 	EXPECT_FALSE(OUT_LINE(STAMP "trace line 0.39"));
 	EXPECT_FALSE(OUT_LINE(STAMP "WARNING: CPU: 0 PID: 1 at event 3"));
+	/* event 3's marker is console line 3 * 51 + 1 */
+	EXPECT_TRUE(OUT_HAS("console.log line 154: WARNING: CPU: 0 PID: 1 at event 3\n"))
+		TH_LOG("stdout: %s", r.out);
+	EXPECT_TRUE(OUT_HAS("console.log line 205: WARNING: CPU: 0 PID: 1 at event 4\n"))
+		TH_LOG("stdout: %s", r.out);
 	run_free(&r);
 	free(log);
 }
@@ -933,6 +938,136 @@ TEST_F(vm, check_loose_marker_needs_a_stack_dump)
 	EXPECT_EQ(1, r.status) run_dump(&r);
 	EXPECT_TRUE(OUT_HAS("FAIL: kernel: BUG: Bad thing in the frobnicator"));
 	run_free(&r);
+}
+
+/* ---- the allow-list (--allow-warn-from FILE) ---- */
+
+/*
+ * Judge @console (status: a pass) with @allow as the allow-list file
+ * (NULL: none written, a missing file given).
+ */
+static int judge_allowing(struct vm_paths *p, struct run *r,
+			  const char *console, const char *allow)
+{
+	char *vmdir = strf("%s/vm1", p->tmp);
+	char *file = strf("%s/allow-warn", p->tmp);
+	struct run first;
+	int ret = judge_files(p, &first, console, "autorun 0\nresult 0\n");
+
+	run_free(&first);
+	unlink(file);
+	if (!ret && allow)
+		ret = write_file(file, 0644, allow);
+	if (!ret)
+		ret = vm_run(p, r, 1, ARGS("--allow-warn-from", file,
+					   "--check", vmdir));
+	free(vmdir);
+	free(file);
+	return ret;
+}
+
+/* two WARNs: lkdtm's (console line 4) and ext4's (line 8) */
+static const char two_warns[] =
+	STAMP "Run /init as init process\n"
+	"rapido-init: started\n"
+	STAMP "------------[ cut here ]------------\n"
+	STAMP "WARNING: CPU: 0 PID: 34 at drivers/misc/lkdtm/bugs.c:85 lkdtm_WARNING+0x8/0xb [lkdtm]\n"
+	STAMP "RIP: 0010:lkdtm_WARNING+0x8/0xb [lkdtm]\n"
+	STAMP "---[ end trace 0000000000000000 ]---\n"
+	STAMP "------------[ cut here ]------------\n"
+	STAMP "WARNING: CPU: 0 PID: 34 at fs/ext4/inode.c:12 ext4_frob+0x1/0x2\n"
+	STAMP "RIP: 0010:ext4_frob+0x1/0x2\n"
+	STAMP "---[ end trace 0000000000000000 ]---\n";
+
+TEST_F(vm, check_allow_list_allows_what_it_matches)
+{
+	char *allow = strf("%s/allow-warn", self->p.tmp), *want;
+	struct run r;
+
+	/* lkdtm's allowed, ext4's not: a fail, both named, where they are */
+	ASSERT_EQ(0, judge_allowing(&self->p, &r, two_warns,
+				    "# comment\n\n^WARNING: .* lkdtm_WARNING\\+\n"));
+	EXPECT_EQ(1, r.status) run_dump(&r);
+	want = strf("kernel failure report 1, %s/vm1/console.log line 3 (allowed by '^WARNING: .* lkdtm_WARNING\\+', %s:3):\n",
+		    self->p.tmp, allow);
+	EXPECT_TRUE(OUT_HAS(want)) TH_LOG("want '%s' in: %s", want, r.out);
+	free(want);
+	want = strf("kernel failure report 2, %s/vm1/console.log line 7:\n",
+		    self->p.tmp);
+	EXPECT_TRUE(OUT_HAS(want)) TH_LOG("want '%s' in: %s", want, r.out);
+	free(want);
+	EXPECT_TRUE(OUT_HAS("rapido-vm: FAIL: kernel: WARNING: CPU: 0 PID: 34 at fs/ext4/inode.c:12"))
+		TH_LOG("stdout: %s", r.out);
+	want = strf("rapido-vm: 1 kernel failure report(s) allowed (%s), the first: WARNING: CPU: 0 PID: 34 at drivers/misc/lkdtm/bugs.c:85",
+		    allow);
+	EXPECT_TRUE(OUT_HAS(want)) TH_LOG("want '%s' in: %s", want, r.out);
+	free(want);
+	run_free(&r);
+
+	/* both allowed (two patterns): a pass, both still named */
+	ASSERT_EQ(0, judge_allowing(&self->p, &r, two_warns,
+				    "lkdtm_WARNING\n at fs/ext4/\n"));
+	EXPECT_EQ(0, r.status) run_dump(&r);
+	EXPECT_TRUE(OUT_HAS("line 3 (allowed by 'lkdtm_WARNING', "))
+		TH_LOG("stdout: %s", r.out);
+	EXPECT_TRUE(OUT_HAS("line 7 (allowed by 'at fs/ext4/', "))
+		TH_LOG("stdout: %s", r.out);
+	EXPECT_TRUE(OUT_HAS("rapido-vm: 2 kernel failure report(s) allowed ("))
+		TH_LOG("stdout: %s", r.out);
+	EXPECT_TRUE(OUT_LINE("rapido-vm: PASS (vm1)")) TH_LOG("stdout: %s", r.out);
+	run_free(&r);
+
+	/* a pattern matching neither: the first WARN is the reason */
+	ASSERT_EQ(0, judge_allowing(&self->p, &r, two_warns, "^BUG: KASAN\n"));
+	EXPECT_EQ(1, r.status) run_dump(&r);
+	EXPECT_TRUE(OUT_HAS("rapido-vm: FAIL: kernel: WARNING: CPU: 0 PID: 34 at drivers/misc/lkdtm/bugs.c:85"))
+		TH_LOG("stdout: %s", r.out);
+	EXPECT_FALSE(OUT_HAS("allowed")) TH_LOG("stdout: %s", r.out);
+	run_free(&r);
+
+	/* the recorded lkdtm WARN of a real 6.1 boot, its marker on line 138 */
+	{
+		const char *src = getenv("RAPIDO_SRC");
+		char *path, *log;
+
+		if (!src || !*src)
+			SKIP(goto out, "RAPIDO_SRC is not set");
+		path = strf("%s/tools/testing/rapido/consoles/6.1-lkdtm-warning.log",
+			    src);
+		log = read_text(path);
+		ASSERT_NE(NULL, log) TH_LOG("%s: %s", path, strerror(errno));
+		ASSERT_EQ(0, judge_allowing(&self->p, &r, log,
+					    "^WARNING: CPU: [0-9]+ PID: [0-9]+ at drivers/misc/lkdtm/\n"));
+		EXPECT_EQ(0, r.status) run_dump(&r);
+		EXPECT_TRUE(OUT_HAS("console.log line 137 (allowed by '^WARNING: CPU: "))
+			TH_LOG("stdout: %s", r.out);
+		run_free(&r);
+		free(log);
+		free(path);
+	}
+out:
+	free(allow);
+}
+
+TEST_F(vm, check_allow_list_bad_or_missing_is_128)
+{
+	char *want = strf("rapido-vm: '%s/allow-warn:2': bad pattern 'lkdtm_(WARNING': ",
+			  self->p.tmp);
+	struct run r;
+
+	ASSERT_EQ(0, judge_allowing(&self->p, &r, two_warns,
+				    "lkdtm\nlkdtm_(WARNING\n"));
+	EXPECT_EQ(128, r.status) run_dump(&r);
+	EXPECT_TRUE(strstr(r.err, want) != NULL) run_dump(&r);
+	run_free(&r);
+	free(want);
+	want = strf("rapido-vm: cannot read the allow-list '%s/allow-warn': ",
+		    self->p.tmp);
+	ASSERT_EQ(0, judge_allowing(&self->p, &r, two_warns, NULL));
+	EXPECT_EQ(128, r.status) run_dump(&r);
+	EXPECT_TRUE(strstr(r.err, want) != NULL) run_dump(&r);
+	run_free(&r);
+	free(want);
 }
 
 /* ---- the console stream: log limit, full disk, power-off ---- */
