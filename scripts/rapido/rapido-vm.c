@@ -298,9 +298,7 @@ static void fleet_close(struct fleet *f)
 			vm_reap(vm);
 		}
 		judge_finish(&vm->judge);
-		if (vm->io.fd >= 0)
-			close(vm->io.fd);
-		vm->io.fd = -1;
+		console_close(&vm->io);
 		control_close(&vm->ctl);
 		console_unlisten(vm);
 		vm->logerr = clog_close(&vm->log);

@@ -127,27 +127,69 @@ int clog_close(struct clog *l)
 }
 
 
-/* The echo of several VMs: each line after "vm<N>| ". */
+/*
+ * The echo of several VMs: each line after "vm<N>| ", written whole, so
+ * that the lines of two VMs never mix; a line is kept until its newline
+ * (or ECHO_LINE_MAX bytes of it, or the console's end, @n 0).
+ */
+#define ECHO_LINE_MAX	4096
+
+static int echo_line(struct console_io *io)
+{
+	size_t plen = strlen(io->prefix);
+	char *out = xmalloc(plen + io->line_len + 1);
+	size_t len = plen + io->line_len;
+	int ret;
+
+	memcpy(out, io->prefix, plen);
+	memcpy(out + plen, io->line, io->line_len);
+	if (!io->line_len || io->line[io->line_len - 1] != '\n')
+		out[len++] = '\n';
+	ret = write_wait(1, out, len);
+	free(out);
+	io->line_len = 0;
+	return ret;
+}
+
 static int console_echo(struct console_io *io, const char *buf, size_t n)
 {
 	if (!io->prefix)
 		return write_wait(1, buf, n);
+	if (!n)
+		return io->line_len ? echo_line(io) : 0;
 	while (n) {
 		const char *nl = memchr(buf, '\n', n);
 		size_t len = nl ? (size_t)(nl - buf) + 1 : n;
 		int ret = 0;
 
-		if (!io->mid_line)
-			ret = write_wait(1, io->prefix, strlen(io->prefix));
-		if (!ret)
-			ret = write_wait(1, buf, len);
+		if (!io->line)
+			io->line = xmalloc(ECHO_LINE_MAX);
+		if (len > ECHO_LINE_MAX - io->line_len)
+			len = ECHO_LINE_MAX - io->line_len;
+		memcpy(io->line + io->line_len, buf, len);
+		io->line_len += len;
+		if (io->line[io->line_len - 1] == '\n' ||
+		    io->line_len == ECHO_LINE_MAX)
+			ret = echo_line(io);
 		if (ret)
 			return ret;
-		io->mid_line = !nl;
 		buf += len;
 		n -= len;
 	}
 	return 0;
+}
+
+/* The console's end: its last line echoed (without its newline). */
+void console_close(struct console_io *io)
+{
+	if (io->fd >= 0)
+		close(io->fd);
+	io->fd = -1;
+	if (io->echo && console_echo(io, NULL, 0))
+		io->echo = false;
+	free(io->line);
+	io->line = NULL;
+	io->line_len = 0;
 }
 
 /* Read what is there; returns the bytes read (0: nothing, or EOF). */
@@ -162,8 +204,7 @@ ssize_t console_read(struct console_io *io)
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return 0;
 	if (n <= 0) {
-		close(io->fd);
-		io->fd = -1;
+		console_close(io);
 		return 0;
 	}
 	judge_feed(io->judge, buf, n);

@@ -197,7 +197,8 @@ struct console_io {
 	int fd;			/* -1 at EOF */
 	bool echo;		/* copy to our stdout */
 	const char *prefix;	/* before each echoed line (several VMs) */
-	bool mid_line;		/* the echo is inside a line */
+	char *line;		/* with a prefix: the line so far, unechoed */
+	size_t line_len;
 	struct judge *judge;
 	struct clog *log;
 	int peer;		/* an attached client (console.sock), or -1 */
@@ -319,6 +320,7 @@ void control_events(struct control *ctl, const struct pollfd *p);
 /* vm-console.c */
 int clog_open(struct clog *l, const struct vm *vm, unsigned long long limit);
 int clog_close(struct clog *l);
+void console_close(struct console_io *io);
 ssize_t console_read(struct console_io *io);
 int qemu_start(const struct opts *o, struct vm *vm, char **argv,
 	       const sigset_t *oldmask);

@@ -1460,6 +1460,33 @@ TEST_F(vm, vms_a_failing_vm2_is_named)
 	free(tap);
 }
 
+/*
+ * Two VMs' consoles on one terminal: each line whole after its "vm<N>| ",
+ * even when a VM writes half a line and the other a whole one meanwhile;
+ * a last line without its newline is shown at the end.
+ */
+TEST_F(vm, vms_lines_never_mix)
+{
+	const char *body =
+		"con 'rapido-init: started'\n"
+		"case \"$*\" in\n"
+		"*' rapido.vm=2 '*) printf 'half '; sleep 0.6; echo 'of a line' ;;\n"
+		"*) sleep 0.2; echo 'a whole line' ;;\n"
+		"esac\n"
+		"st 'autorun 0'; st 'result 0'; printf 'no newline'";
+	struct run r;
+
+	ASSERT_EQ(0, fake_qemu(&self->p, body));
+	ASSERT_EQ(0, VM_RUN(&r, "--qemu", self->p.qemu, "--accel", "tcg",
+			    "--vms", "2"));
+	EXPECT_EQ(0, r.status) run_dump(&r);
+	EXPECT_TRUE(OUT_LINE("vm2| half of a line")) run_dump(&r);
+	EXPECT_TRUE(OUT_LINE("vm1| a whole line")) run_dump(&r);
+	EXPECT_TRUE(OUT_LINE("vm1| no newline")) run_dump(&r);
+	EXPECT_TRUE(OUT_LINE("vm2| no newline")) run_dump(&r);
+	run_free(&r);
+}
+
 /* ${VM} and ${MAC} per VM; a NIC only where one is asked for */
 TEST_F(vm, vms_qemu_file_variables_per_vm)
 {
